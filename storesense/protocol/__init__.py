@@ -1,0 +1,1 @@
+"""Device protocol v1 (ARCHITECTURE.md section 2): topics, event models, decoding, alerts."""

@@ -1,0 +1,227 @@
+"""One typed settings model, read from `STORESENSE_*` environment variables and an optional
+TOML file. Every default is embedded: with nothing set, the whole stack runs on one box.
+
+Nested keys use `__` in the environment, e.g. `STORESENSE_BROKER__URL=mqtt://host:1883`.
+The file is named by `STORESENSE_CONFIG` (or `--config` on the CLI); environment wins over it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from storesense.errors import ConfigError
+from storesense.protocol.identifiers import IDENTIFIER_PATTERN
+
+DEFAULT_DATA_DIR = Path(".storesense")
+
+
+class BrokerSettings(BaseModel):
+    """MQTT broker: external when `url` is set, else an embedded broker in-process."""
+
+    url: str | None = Field(
+        default=None,
+        description="mqtt://[user:pass@]host[:port] or mqtts://… for TLS; unset = embedded broker",
+    )
+    embedded_host: str = "127.0.0.1"
+    # 1884 rather than 1883 so the embedded broker does not collide with a system Mosquitto.
+    embedded_port: int = Field(default=1884, ge=1, le=65535)
+    client_id_prefix: str = "storesense"
+    ca_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"scheme must be mqtt:// or mqtts://, got {value!r}")
+        if not parts.hostname:
+            raise ValueError(f"has no host: {value!r}")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+    def endpoint(self) -> BrokerEndpoint:
+        """Where clients connect, for either the embedded or the external broker."""
+        if self.url is None:
+            return BrokerEndpoint(host=self.embedded_host, port=self.embedded_port)
+        parts = urlsplit(self.url)
+        tls = parts.scheme in ("mqtts", "ssl")
+        return BrokerEndpoint(
+            host=parts.hostname or "localhost",
+            port=parts.port or (8883 if tls else 1883),
+            username=parts.username,
+            password=parts.password,
+            tls=tls,
+            ca_file=self.ca_file,
+        )
+
+
+class BrokerEndpoint(BaseModel):
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+
+
+class StateSettings(BaseModel):
+    """Live state (dedupe keys, presence, alerts, registry): Redis when `redis_url` is set."""
+
+    redis_url: str | None = Field(default=None, description="redis://host:6379/0; unset = memory")
+    key_prefix: str = "storesense"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"must be redis://, rediss:// or unix://, got {value!r}")
+        return value
+
+
+class TimeSeriesSettings(BaseModel):
+    """Time series: InfluxDB when `influx_url` is set, else a SQLite file in the data dir."""
+
+    influx_url: str | None = Field(default=None, description="http://host:8086; unset = SQLite")
+    influx_version: Literal[1, 2] = Field(
+        default=1, description="1: /write + /query (database); 2: token + org + bucket"
+    )
+    database: str = Field(default="storesense", description="1.x database, or 2.x/3.x bucket")
+    username: str | None = None
+    password: str | None = None
+    token: str | None = None
+    org: str | None = None
+    sqlite_path: Path | None = Field(
+        default=None, description="SQLite file; default <data_dir>/timeseries.sqlite"
+    )
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    flush_interval_s: float = Field(default=0.2, gt=0, le=60)
+    max_buffered_points: int = Field(default=500_000, ge=1000)
+
+    @model_validator(mode="after")
+    def _check_v2(self) -> TimeSeriesSettings:
+        if self.influx_url and self.influx_version == 2 and not (self.token and self.org):
+            raise ValueError("influx_version 2 needs both `token` and `org`")
+        return self
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8720, ge=1, le=65535)
+
+
+class IngestSettings(BaseModel):
+    # Replays after long outages must still be recognised: keep dedupe keys a week.
+    dedupe_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    # A member not sighted for this long has left; the next sighting starts a new visit.
+    visit_gap_s: int = Field(default=20 * 60, ge=10)
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_batch_events: int = Field(default=500, ge=1, le=10_000)
+    shared_group: str | None = Field(
+        default=None, description="MQTT 5 shared-subscription group; unset = plain subscription"
+    )
+
+
+class StoreSettings(BaseModel):
+    name: str | None = None
+    locale: Literal["en", "zh-CN"] = "en"
+    timezone: str = "UTC"
+
+
+class Settings(BaseSettings):
+    """Everything storesense reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STORESENSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    topic_root: str = Field(default="storesense", pattern=IDENTIFIER_PATTERN)
+    data_dir: Path = DEFAULT_DATA_DIR
+    default_locale: Literal["en", "zh-CN"] = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    broker: BrokerSettings = BrokerSettings()
+    state: StateSettings = StateSettings()
+    timeseries: TimeSeriesSettings = TimeSeriesSettings()
+    api: ApiSettings = ApiSettings()
+    ingest: IngestSettings = IngestSettings()
+    stores: dict[str, StoreSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (the file's contents, passed by `load_settings`) < environment.
+        return (env_settings, init_settings)
+
+    def locale_for(self, store: str) -> Literal["en", "zh-CN"]:
+        configured = self.stores.get(store)
+        return configured.locale if configured else self.default_locale
+
+    def sqlite_path(self) -> Path:
+        return self.timeseries.sqlite_path or self.data_dir / "timeseries.sqlite"
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read settings from the optional TOML file and the environment; raise ConfigError
+    naming the offending key when anything is invalid."""
+    path = config_file or os.environ.get("STORESENSE_CONFIG")
+    file_values: dict[str, Any] = {}
+    if path:
+        file_values = _read_toml(Path(path))
+    merged = _deep_merge(file_values, overrides)
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError, path: str | Path | None) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        env = "STORESENSE_" + "__".join(str(part).upper() for part in error["loc"])
+        given = error.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"setting `{key}` (env {env}): {error['msg']}{shown}")
+    where = f" in {path} or the environment" if path else " in the environment"
+    return "invalid settings" + where + ":\n  " + "\n  ".join(lines)
