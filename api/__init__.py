@@ -1,0 +1,1 @@
+"""The HTTP API: REST, live alert streams (WebSocket, SSE), metrics and the web page."""

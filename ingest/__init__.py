@@ -1,0 +1,1 @@
+"""Ingest: decode device events, drop replays, resolve identity, keep state, raise alerts."""

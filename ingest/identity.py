@@ -1,0 +1,79 @@
+"""Resolve device identifiers to loyalty members (pure; no I/O).
+
+Only members who consented to in-store recognition are resolvable: everyone else stays an
+anonymous visitor. Rotating app IDs resolve through one hash table per 15-minute window,
+built on first use and kept for a few windows, so a lookup is O(1) whatever the number
+of members.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from storesense.protocol.eid import eid_for_window, parse_app_key, window_of
+from storesense.registry.members import Member
+
+# Windows kept built: the live one and its neighbours, plus room for replays of the
+# recent past (outbox catch-up) without rebuilding.
+_CACHED_WINDOWS = 8
+
+
+class MemberDirectory:
+    """Lookup tables over one snapshot of the member registry."""
+
+    def __init__(self, members: Iterable[Member]) -> None:
+        self._by_card: dict[str, Member] = {}
+        self._by_phone: dict[str, Member] = {}
+        self._by_id: dict[str, Member] = {}
+        self._keys: list[tuple[bytes, Member]] = []
+        for member in members:
+            if not member.consent:
+                continue
+            self._by_id[member.member_id] = member
+            for epc in member.card_epcs:
+                self._by_card[epc] = member
+            if member.phone:
+                self._by_phone[normalize_phone(member.phone)] = member
+            if member.app_key:
+                self._keys.append((parse_app_key(member.app_key), member))
+        self._windows: OrderedDict[int, dict[str, Member]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def by_card(self, epc: str) -> Member | None:
+        return self._by_card.get(epc.lower())
+
+    def by_phone(self, phone: str) -> Member | None:
+        return self._by_phone.get(normalize_phone(phone))
+
+    def by_id(self, member_id: str) -> Member | None:
+        return self._by_id.get(member_id)
+
+    def by_app_id(self, eid: str, ts_ms: int) -> Member | None:
+        """The member whose app advertised `eid` at event time `ts_ms` (window ±1)."""
+        window = window_of(ts_ms / 1000)
+        for candidate in (window, window - 1, window + 1):
+            member = self._table(candidate).get(eid)
+            if member is not None:
+                return member
+        return None
+
+    def _table(self, window: int) -> dict[str, Member]:
+        table = self._windows.get(window)
+        if table is None:
+            table = {eid_for_window(key, window): member for key, member in self._keys}
+            self._windows[window] = table
+            while len(self._windows) > _CACHED_WINDOWS:
+                self._windows.popitem(last=False)
+        else:
+            self._windows.move_to_end(window)
+        return table
+
+
+def normalize_phone(phone: str) -> str:
+    """Digits only (and a leading +), so '+86 138-0013-8000' matches '+8613800138000'."""
+    stripped = phone.strip()
+    digits = "".join(ch for ch in stripped if ch.isdigit())
+    return ("+" if stripped.startswith("+") else "") + digits

@@ -1,0 +1,105 @@
+"""The ingest service: an MQTT consumer feeding the pipeline, reconnecting on broker loss and
+retrying a message while a backend (Redis) is down rather than losing it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+
+import aiomqtt
+from prometheus_client import CollectorRegistry
+
+from ingest.directory import DirectoryCache
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Pipeline, PointSink
+from rules.delivery.dispatcher import Dispatcher
+from rules.delivery.mqtt import MqttAlertChannel
+from rules.raiser import AlertRaiser
+from storesense.backends.state.base import StateStore
+from storesense.errors import BackendUnavailable
+from storesense.protocol.topics import Topics
+from storesense.mqtt import MqttLink, client_id, mqtt_client
+from storesense.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def run_ingest(
+    settings: Settings,
+    state: StateStore,
+    points: PointSink,
+    registry: CollectorRegistry,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Consume device events and status until cancelled."""
+    topics = Topics(settings.topic_root)
+    metrics = IngestMetrics(registry)
+    link = MqttLink()
+    async with Dispatcher([MqttAlertChannel(link.publish, topics)]) as dispatcher:
+        pipeline = Pipeline(
+            topics=topics,
+            state=state,
+            points=points,
+            directory=DirectoryCache(state),
+            raiser=AlertRaiser(state, dispatcher, settings.locale_for),
+            metrics=metrics,
+            settings=settings.ingest,
+        )
+        await _consume(settings, topics, pipeline, link, metrics, ready)
+
+
+async def _consume(
+    settings: Settings,
+    topics: Topics,
+    pipeline: Pipeline,
+    link: MqttLink,
+    metrics: IngestMetrics,
+    ready: Callable[[], None] | None,
+) -> None:
+    endpoint = settings.broker.endpoint()
+    group = settings.ingest.shared_group
+    delay = 0.5
+    while True:
+        try:
+            async with mqtt_client(endpoint, client_id(settings, "ingest")) as client:
+                link.attach(client)
+                await client.subscribe([(topics.all_events(group), 1), (topics.all_status(group), 1)])
+                log.info(
+                    "ingest subscribed broker=%s:%d topics=%s",
+                    endpoint.host, endpoint.port, topics.all_events(group),
+                )  # fmt: skip
+                delay = 0.5
+                if ready is not None:
+                    ready()
+                async for message in client.messages:
+                    payload = message.payload
+                    data = payload if isinstance(payload, bytes) else str(payload).encode()
+                    await _handle_until_done(pipeline, str(message.topic), data, metrics)
+        except aiomqtt.MqttError as exc:
+            log.warning(
+                "broker connection lost broker=%s:%d error=%s retry_in=%.1fs",
+                endpoint.host, endpoint.port, exc, delay,
+            )  # fmt: skip
+        finally:
+            link.attach(None)
+        await asyncio.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 15.0)
+
+
+async def _handle_until_done(
+    pipeline: Pipeline, topic: str, payload: bytes, metrics: IngestMetrics
+) -> None:
+    # Losing an accepted event is worse than stalling: hold the message until the backend
+    # answers (the broker buffers the rest meanwhile).
+    delay = 0.2
+    while True:
+        try:
+            await pipeline.handle(topic, payload)
+            return
+        except BackendUnavailable as exc:
+            metrics.backend_errors.labels("state").inc()
+            log.error("backend unavailable, retrying message topic=%s error=%s", topic, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,1 @@
+"""Alert delivery: one dispatcher fanning out to channels (MQTT, webhooks, …)."""

@@ -1,0 +1,1 @@
+"""MQTT broker: embedded (amqtt, in-process) for one box; external brokers need no code."""

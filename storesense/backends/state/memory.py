@@ -1,0 +1,121 @@
+"""In-process state: the embedded default for one box. Not shared between processes."""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from storesense.backends.state.base import DeviceRecord, EventKey, PresenceUpdate
+from storesense.protocol.alerts import Alert
+from storesense.registry.members import Member
+
+
+class _Presence:
+    __slots__ = ("last_seen_ms", "previous_visit_ms", "visit_start_ms")
+
+    def __init__(self, visit_start_ms: int, previous_visit_ms: int | None) -> None:
+        self.visit_start_ms = visit_start_ms
+        self.last_seen_ms = visit_start_ms
+        self.previous_visit_ms = previous_visit_ms
+
+
+class MemoryState:
+    """StateStore kept in dicts. Dedupe keys are bounded: past `max_event_keys` the oldest
+    are forgotten first (a replay older than that would be accepted again)."""
+
+    def __init__(self, max_event_keys: int = 2_000_000) -> None:
+        self._seen: OrderedDict[EventKey, float] = OrderedDict()
+        self._max_event_keys = max_event_keys
+        self._devices: dict[tuple[str, str], DeviceRecord] = {}
+        self._members: dict[str, Member] = {}
+        self._members_version = 0
+        self._presence: dict[tuple[str, str], _Presence] = {}
+        self._alerts: dict[str, list[str]] = {}  # store -> sorted alert ids
+        self._alert_by_id: dict[str, Alert] = {}
+
+    async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
+        now = time.monotonic()
+        results = []
+        for key in keys:
+            expiry = self._seen.get(key)
+            if expiry is not None and expiry > now:
+                results.append(False)
+                continue
+            self._seen[key] = now + ttl_s
+            self._seen.move_to_end(key)
+            results.append(True)
+        while len(self._seen) > self._max_event_keys:
+            self._seen.popitem(last=False)
+        return results
+
+    async def put_device(self, record: DeviceRecord) -> None:
+        self._devices[(record.store, record.device)] = record
+
+    async def devices(self, store: str | None = None) -> list[DeviceRecord]:
+        return sorted(
+            (r for r in self._devices.values() if store is None or r.store == store),
+            key=lambda r: (r.store, r.device),
+        )
+
+    async def put_members(self, members: Sequence[Member]) -> int:
+        for member in members:
+            self._members[member.member_id] = member
+        self._members_version += 1
+        return self._members_version
+
+    async def members(self) -> list[Member]:
+        return list(self._members.values())
+
+    async def member(self, member_id: str) -> Member | None:
+        return self._members.get(member_id)
+
+    async def members_version(self) -> int:
+        return self._members_version
+
+    async def touch_presence(
+        self, store: str, member_id: str, ts_ms: int, gap_ms: int
+    ) -> PresenceUpdate:
+        key = (store, member_id)
+        presence = self._presence.get(key)
+        if presence is None:
+            self._presence[key] = _Presence(ts_ms, None)
+            return PresenceUpdate(new_visit=True, visit_start_ms=ts_ms)
+        if ts_ms - presence.last_seen_ms > gap_ms:
+            previous = presence.last_seen_ms
+            self._presence[key] = _Presence(ts_ms, previous)
+            return PresenceUpdate(new_visit=True, visit_start_ms=ts_ms, previous_visit_ms=previous)
+        presence.last_seen_ms = max(presence.last_seen_ms, ts_ms)
+        return PresenceUpdate(
+            new_visit=False,
+            visit_start_ms=presence.visit_start_ms,
+            previous_visit_ms=presence.previous_visit_ms,
+        )
+
+    async def add_alert(self, alert: Alert, keep: int = 10_000) -> None:
+        ids = self._alerts.setdefault(alert.store, [])
+        if alert.id not in self._alert_by_id:
+            bisect.insort(ids, alert.id)
+        self._alert_by_id[alert.id] = alert
+        while len(ids) > keep:
+            del self._alert_by_id[ids.pop(0)]
+
+    async def alerts(
+        self, store: str | None = None, *, limit: int = 100, after_id: str | None = None
+    ) -> list[Alert]:
+        if store is None:
+            ids = sorted(i for store_ids in self._alerts.values() for i in store_ids)
+        else:
+            ids = self._alerts.get(store, [])
+        if after_id is not None:
+            chosen = ids[bisect.bisect_right(ids, after_id) :][:limit]
+        else:
+            chosen = ids[-limit:] if limit > 0 else []
+        return [self._alert_by_id[i] for i in chosen]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

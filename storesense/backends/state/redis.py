@@ -1,0 +1,179 @@
+"""Redis state, shared by any number of ingest workers and API processes.
+
+Atomicity: dedupe is `SET NX EX` per key; presence and alert trimming are Lua scripts, so
+two workers handling sightings of one member never both start a visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from storesense.backends.state.base import DeviceRecord, EventKey, PresenceUpdate
+from storesense.errors import BackendUnavailable
+from storesense.protocol.alerts import Alert
+from storesense.registry.members import Member
+
+_TOUCH_PRESENCE = """
+local h = redis.call('HMGET', KEYS[1], 'start', 'last', 'prev')
+local ts = tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
+if not h[2] then
+  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'last', ARGV[1])
+  return {1, ARGV[1], ''}
+end
+local last = tonumber(h[2])
+if ts - last > gap then
+  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'last', ARGV[1], 'prev', h[2])
+  return {1, ARGV[1], h[2]}
+end
+if ts > last then redis.call('HSET', KEYS[1], 'last', ARGV[1]) end
+return {0, h[1], h[3] or ''}
+"""
+
+# KEYS: store index, global index, alert hash. ARGV: id, json, keep.
+_ADD_ALERT = """
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
+if excess > 0 then
+  local old = redis.call('ZRANGE', KEYS[1], 0, excess - 1)
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('ZREM', KEYS[2], unpack(old))
+  redis.call('HDEL', KEYS[3], unpack(old))
+end
+return 1
+"""
+
+_device_decoder = msgspec.json.Decoder(DeviceRecord)
+_member_decoder = msgspec.json.Decoder(Member)
+_alert_decoder = msgspec.json.Decoder(Alert)
+_encode = msgspec.json.Encoder().encode
+
+
+class RedisState:
+    """StateStore on Redis; keys start with `prefix:`."""
+
+    def __init__(self, url: str, prefix: str = "storesense") -> None:
+        self._url = url
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._p = prefix
+        self._touch_presence = self._redis.register_script(_TOUCH_PRESENCE)
+        self._add_alert = self._redis.register_script(_ADD_ALERT)
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BackendUnavailable(f"Redis at {self._url} is unreachable: {exc}") from exc
+
+    async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
+        if not keys:
+            return []
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=False)
+            for store, device, event_id in keys:
+                pipe.set(f"{self._p}:seen:{store}:{device}:{event_id}", b"1", nx=True, ex=ttl_s)
+            results = await pipe.execute()
+        return [bool(result) for result in results]
+
+    async def put_device(self, record: DeviceRecord) -> None:
+        async with self._guard():
+            await self._redis.hset(f"{self._p}:devices", f"{record.store}/{record.device}", _encode(record))  # type: ignore[misc]
+
+    async def devices(self, store: str | None = None) -> list[DeviceRecord]:
+        async with self._guard():
+            raw: dict[bytes, bytes] = await self._redis.hgetall(f"{self._p}:devices")  # type: ignore[misc]
+        records = [_device_decoder.decode(value) for value in raw.values()]
+        return sorted(
+            (r for r in records if store is None or r.store == store),
+            key=lambda r: (r.store, r.device),
+        )
+
+    async def put_members(self, members: Sequence[Member]) -> int:
+        async with self._guard():
+            pipe = self._redis.pipeline(transaction=True)
+            for start in range(0, len(members), 1000):
+                chunk = members[start : start + 1000]
+                pipe.hset(
+                    f"{self._p}:members",
+                    mapping={member.member_id: _encode(member) for member in chunk},
+                )
+            pipe.incr(f"{self._p}:members:version")
+            results = await pipe.execute()
+        return int(results[-1])
+
+    async def members(self) -> list[Member]:
+        async with self._guard():
+            members = []
+            async for _, value in self._redis.hscan_iter(f"{self._p}:members", count=5000):
+                members.append(_member_decoder.decode(value))
+        return members
+
+    async def member(self, member_id: str) -> Member | None:
+        async with self._guard():
+            raw = await self._redis.hget(f"{self._p}:members", member_id)  # type: ignore[misc]
+        return None if raw is None else _member_decoder.decode(raw)
+
+    async def members_version(self) -> int:
+        async with self._guard():
+            raw = await self._redis.get(f"{self._p}:members:version")
+        return int(raw or 0)
+
+    async def touch_presence(
+        self, store: str, member_id: str, ts_ms: int, gap_ms: int
+    ) -> PresenceUpdate:
+        async with self._guard():
+            new, start, previous = await self._touch_presence(
+                keys=[f"{self._p}:presence:{store}:{member_id}"], args=[ts_ms, gap_ms]
+            )
+        return PresenceUpdate(
+            new_visit=bool(int(new)),
+            visit_start_ms=int(start),
+            previous_visit_ms=int(previous) if previous not in (b"", "", None) else None,
+        )
+
+    async def add_alert(self, alert: Alert, keep: int = 10_000) -> None:
+        async with self._guard():
+            await self._add_alert(
+                keys=[
+                    f"{self._p}:alerts:{alert.store}",
+                    f"{self._p}:alerts:all",
+                    f"{self._p}:alert",
+                ],
+                args=[alert.id, _encode(alert), keep],
+            )
+
+    async def alerts(
+        self, store: str | None = None, *, limit: int = 100, after_id: str | None = None
+    ) -> list[Alert]:
+        index = f"{self._p}:alerts:{store if store is not None else 'all'}"
+        if limit <= 0:
+            return []
+        async with self._guard():
+            if after_id is not None:
+                ids = await self._redis.zrangebylex(
+                    index, f"({after_id}", "+", start=0, num=limit
+                )
+            else:
+                ids = list(reversed(await self._redis.zrevrangebylex(
+                    index, "+", "-", start=0, num=limit
+                )))
+            if not ids:
+                return []
+            raw = await self._redis.hmget(f"{self._p}:alert", ids)  # type: ignore[misc]
+        return [_alert_decoder.decode(value) for value in raw if value is not None]
+
+    async def ping(self) -> None:
+        async with self._guard():
+            await self._redis.ping()  # type: ignore[misc]
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,182 @@
+"""The time-series interface: `Point`, the `TimeSeriesStore` protocol and its errors.
+
+Semantics every store shares (those of InfluxDB): a point's identity is (measurement, tag set,
+ts_ns). Writing a point whose identity exists merges its fields into the stored point (a
+replayed event with the same fields is therefore stored once); int, float, bool and str field
+values read back with the type they were written with. A field keeps one type per measurement:
+a point that gives it another type is rejected (`PointsRejected`) while the rest are written.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from storesense.errors import StoresenseError
+
+FieldValue = int | float | str | bool
+
+MEASUREMENT_PATTERN = r"[A-Za-z][A-Za-z0-9_.-]{0,127}"
+_MEASUREMENT = re.compile(MEASUREMENT_PATTERN)
+# InfluxDB reserves the two extreme int64 values; these are its MinNanoTime and MaxNanoTime.
+MIN_TS_NS = -(2**63) + 2
+MAX_TS_NS = 2**63 - 2
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+MAX_STRING_BYTES = 64 * 1024 - 1  # InfluxDB 1.x refuses longer string fields
+# Line protocol unescapes `\,` `\=` `\ ` in keys and tag values but never `\\`, so a backslash
+# right before one of those (or at the end, where it would escape the separator) cannot be
+# written unambiguously.
+_UNREPRESENTABLE_BACKSLASH = re.compile(r"\\(?:[ ,=]|$)")
+
+
+class PointsRejected(StoresenseError):
+    """The backend refused some or all points of a write (bad value, field type conflict);
+    the others were written. Retrying the same points will fail again."""
+
+    def __init__(self, message: str, *, dropped: int) -> None:
+        super().__init__(message)
+        self.dropped = dropped
+
+
+class QueryFailed(StoresenseError):
+    """The backend answered a query with an error."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One row of a measurement; raises ValueError when no backend could store it faithfully."""
+
+    measurement: str
+    tags: Mapping[str, str]  # bounded-cardinality dimensions only (store, device, type, zone...)
+    fields: Mapping[str, FieldValue]  # at least one field
+    ts_ns: int  # epoch nanoseconds
+
+    def __post_init__(self) -> None:
+        check_measurement(self.measurement)
+        where = f"point in `{self.measurement}`"
+        if not MIN_TS_NS <= self.ts_ns <= MAX_TS_NS:
+            raise ValueError(f"{where}: ts_ns {self.ts_ns} is outside the int64 range InfluxDB takes")
+        if not self.fields:
+            raise ValueError(f"{where}: has no fields; give it at least one")
+        for key, value in self.tags.items():
+            _check_key(where, "tag", key)
+            if not isinstance(value, str) or value == "":
+                raise ValueError(f"{where}: tag `{key}` must be a non-empty string, got {value!r}")
+            if "\n" in value:
+                raise ValueError(
+                    f"{where}: tag `{key}` contains a newline, which line protocol cannot carry"
+                )
+            if _UNREPRESENTABLE_BACKSLASH.search(value):
+                raise ValueError(
+                    f"{where}: tag `{key}` has a backslash before a space, comma, '=' or at the "
+                    f"end ({value!r}), which line protocol cannot carry"
+                )
+        for key, field in self.fields.items():
+            _check_key(where, "field", key)
+            if key in self.tags:
+                raise ValueError(f"{where}: `{key}` is both a tag and a field")
+            _check_field_value(where, key, field)
+
+
+def check_measurement(measurement: str) -> None:
+    if not isinstance(measurement, str) or not _MEASUREMENT.fullmatch(measurement):
+        raise ValueError(
+            f"measurement {measurement!r} must be an identifier matching {MEASUREMENT_PATTERN}"
+        )
+
+
+def check_range(start_ns: int, end_ns: int, limit: int | None = None) -> None:
+    if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
+        raise ValueError(f"start_ns and end_ns must be integers, got {start_ns!r}, {end_ns!r}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+
+
+def field_type(value: FieldValue) -> str:
+    """InfluxDB's name for the type of a field value."""
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    return "string"
+
+
+def _check_key(where: str, kind: str, key: str) -> None:
+    if not isinstance(key, str) or key == "":
+        raise ValueError(f"{where}: {kind} keys must be non-empty strings, got {key!r}")
+    if key == "time":
+        raise ValueError(f"{where}: `time` is reserved by InfluxDB; rename the {kind}")
+    if "\n" in key or _UNREPRESENTABLE_BACKSLASH.search(key):
+        raise ValueError(f"{where}: {kind} key {key!r} cannot be carried by line protocol")
+
+
+def _check_field_value(where: str, key: str, value: object) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"{where}: field `{key}` = {value} does not fit in int64")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: field `{key}` = {value} is not finite")
+    elif isinstance(value, str):
+        if len(value) * 4 > MAX_STRING_BYTES and len(value.encode()) > MAX_STRING_BYTES:
+            raise ValueError(f"{where}: field `{key}` is longer than {MAX_STRING_BYTES} bytes")
+    else:
+        raise ValueError(
+            f"{where}: field `{key}` must be int, float, str or bool, got {type(value).__name__}"
+        )
+
+
+class TimeSeriesStore(Protocol):
+    """A time-series backend. Ranges are half-open: start_ns <= ts < end_ns; `tags` selects
+    points having each given tag with the given value (they may have more tags)."""
+
+    async def write(self, points: Sequence[Point]) -> None:
+        """Store points; BackendUnavailable when unreachable, PointsRejected when refused."""
+        ...
+
+    async def query(
+        self,
+        measurement: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        tags: Mapping[str, str] | None = None,
+        limit: int | None = None,
+    ) -> list[Point]:
+        """Points in the range whose tags match, ordered by time (ties in any order)."""
+        ...
+
+    async def count(
+        self,
+        measurement: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        tags: Mapping[str, str] | None = None,
+    ) -> int:
+        """Number of points (rows) in the range whose tags match."""
+        ...
+
+    async def sum(
+        self,
+        measurement: str,
+        field: str,
+        *,
+        start_ns: int,
+        end_ns: int,
+        tags: Mapping[str, str] | None = None,
+    ) -> float:
+        """Sum of a numeric field over matching points (0.0 when none); ValueError when the
+        field holds strings or booleans."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads; the store cannot be used afterwards."""
+        ...

@@ -1,0 +1,44 @@
+"""`storesense serve`: broker (if embedded), ingest and API in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from storesense.settings import Settings
+from storesense.stack import running_stack
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser(
+        "serve",
+        help="run broker (embedded unless configured), ingest and API in one process",
+        description=(
+            "Run the whole service. With nothing configured it uses an embedded MQTT broker "
+            "(port 1884), in-memory state and a SQLite time-series file in ./.storesense. "
+            "Point it at real services with STORESENSE_BROKER__URL, STORESENSE_STATE__REDIS_URL "
+            "and STORESENSE_TIMESERIES__INFLUX_URL (see README)."
+        ),
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"storesense: API and live alerts on http://{settings.api.host}:{settings.api.port}/")
+    asyncio.run(serve_until_stopped(settings))
+    return 0
+
+
+async def serve_until_stopped(settings: Settings) -> None:
+    stop = stop_event()
+    async with running_stack(settings):
+        await stop.wait()
+
+
+def stop_event() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a clean shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

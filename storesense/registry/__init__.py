@@ -1,0 +1,1 @@
+"""Registry records shared by ingest and the API (members, for now)."""

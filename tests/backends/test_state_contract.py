@@ -1,0 +1,122 @@
+"""One contract for every StateStore: the in-memory default and Redis (a real server)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from storesense.backends.state.base import DeviceRecord, StateStore
+from storesense.backends.state.memory import MemoryState
+from storesense.backends.state.redis import RedisState
+from storesense.errors import BackendUnavailable
+from storesense.protocol.alerts import Alert
+from storesense.registry.members import Member
+from tests.servers import Redis, free_port
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def state(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    if request.param == "memory":
+        store: StateStore = MemoryState()
+    else:
+        server: Redis = request.getfixturevalue("redis_server")
+        store = RedisState(server.url, prefix=f"t{uuid.uuid4().hex[:8]}")
+    yield store
+    await store.close()
+
+
+def _alert(alert_id: str, store: str = "s1") -> Alert:
+    return Alert(
+        id=alert_id, store=store, type="member.arrived", ts=1, state="open", title="t", body="b"
+    )
+
+
+async def test_replayed_event_key_is_claimed_once(state: StateStore) -> None:
+    first = await state.claim_events([("s1", "d1", "e1"), ("s1", "d1", "e2")], ttl_s=60)
+    second = await state.claim_events([("s1", "d1", "e2"), ("s1", "d1", "e3")], ttl_s=60)
+    assert first == [True, True]
+    assert second == [False, True]
+
+
+async def test_same_event_id_on_other_device_or_store_is_distinct(state: StateStore) -> None:
+    keys = [("s1", "d1", "e1"), ("s1", "d2", "e1"), ("s2", "d1", "e1")]
+    assert await state.claim_events(keys, ttl_s=60) == [True, True, True]
+
+
+async def test_concurrent_claims_of_one_key_admit_exactly_one(state: StateStore) -> None:
+    results = await asyncio.gather(
+        *(state.claim_events([("s1", "d1", "race")], ttl_s=60) for _ in range(20))
+    )
+    assert sum(result[0] for result in results) == 1
+
+
+async def test_devices_are_listed_per_store_and_replaced(state: StateStore) -> None:
+    await state.put_device(DeviceRecord(store="s1", device="d1", state="online", ts_ms=1))
+    await state.put_device(DeviceRecord(store="s2", device="d9", state="online", ts_ms=1))
+    await state.put_device(
+        DeviceRecord(store="s1", device="d1", state="offline", ts_ms=2, kind="rfid")
+    )
+    s1 = await state.devices("s1")
+    assert [(d.device, d.state, d.kind) for d in s1] == [("d1", "offline", "rfid")]
+    assert len(await state.devices()) == 2
+
+
+async def test_member_registry_upserts_and_versions(state: StateStore) -> None:
+    version0 = await state.members_version()
+    a = Member(member_id="m1", name="Li Na", consent=True, card_epcs=("e2" * 12,))
+    version1 = await state.put_members([a, Member(member_id="m2", name="Bo")])
+    version2 = await state.put_members([Member(member_id="m1", name="Li Na", tier="gold")])
+    assert version0 < version1 < version2
+    assert await state.members_version() == version2
+    assert {m.member_id for m in await state.members()} == {"m1", "m2"}
+    updated = await state.member("m1")
+    assert updated is not None and updated.tier == "gold"
+    assert await state.member("nobody") is None
+
+
+async def test_presence_starts_a_visit_once_and_again_after_the_gap(state: StateStore) -> None:
+    gap = 1000
+    first = await state.touch_presence("s1", "m1", 10_000, gap)
+    same_visit = await state.touch_presence("s1", "m1", 10_800, gap)
+    later = await state.touch_presence("s1", "m1", 11_700, gap)  # within gap of 10_800
+    next_visit = await state.touch_presence("s1", "m1", 13_000, gap)
+    assert (first.new_visit, first.previous_visit_ms) == (True, None)
+    assert (same_visit.new_visit, same_visit.visit_start_ms) == (False, 10_000)
+    assert later.new_visit is False
+    assert (next_visit.new_visit, next_visit.previous_visit_ms) == (True, 11_700)
+
+
+async def test_late_sighting_never_starts_a_visit(state: StateStore) -> None:
+    await state.touch_presence("s1", "m1", 50_000, 1000)
+    late = await state.touch_presence("s1", "m1", 10_000, 1000)
+    assert late.new_visit is False
+    still = await state.touch_presence("s1", "m1", 50_900, 1000)
+    assert still.new_visit is False
+
+
+async def test_concurrent_first_sightings_start_one_visit(state: StateStore) -> None:
+    updates = await asyncio.gather(
+        *(state.touch_presence("s1", "m7", 5000 + i, 1000) for i in range(20))
+    )
+    assert sum(update.new_visit for update in updates) == 1
+
+
+async def test_alerts_listed_in_order_with_after_id_and_trimmed(state: StateStore) -> None:
+    for i in range(5):
+        await state.add_alert(_alert(f"{i:04d}"), keep=4)
+    await state.add_alert(_alert("0009", store="s2"))
+    assert [a.id for a in await state.alerts("s1")] == ["0001", "0002", "0003", "0004"]
+    assert [a.id for a in await state.alerts("s1", limit=2)] == ["0003", "0004"]
+    assert [a.id for a in await state.alerts("s1", after_id="0002")] == ["0003", "0004"]
+    assert [a.id for a in await state.alerts()][-1] == "0009"
+    assert await state.alerts("nowhere") == []
+
+
+async def test_redis_down_is_backend_unavailable() -> None:
+    state = RedisState(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(BackendUnavailable, match="unreachable"):
+        await state.claim_events([("s", "d", "e")], ttl_s=60)
+    await state.close()

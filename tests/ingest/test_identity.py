@@ -1,0 +1,44 @@
+from storesense.protocol.eid import eid_at
+from storesense.registry.members import Member
+from ingest.identity import MemberDirectory
+
+KEY = bytes(range(16))
+T = 1_795_658_400  # a window boundary (divisible by 900)
+
+
+def member(member_id: str, consent: bool = True, **kw: object) -> Member:
+    return Member(member_id=member_id, name=member_id.upper(), consent=consent, **kw)  # type: ignore[arg-type]
+
+
+def directory() -> MemberDirectory:
+    return MemberDirectory(
+        [
+            member("m1", app_key=KEY.hex(), card_epcs=("e2" + "0" * 22,), phone="+86 138-0013-8000"),
+            member("m2", consent=False, app_key=(b"x" * 16).hex(), card_epcs=("e2" + "1" * 22,)),
+        ]
+    )
+
+
+def test_rotating_id_resolves_in_its_window_and_the_neighbours() -> None:
+    d = directory()
+    eid = eid_at(KEY, T + 100)
+    for moment in (T + 100, T - 1, T + 900 + 899):  # same window, previous, next
+        found = d.by_app_id(eid, moment * 1000)
+        assert found is not None and found.member_id == "m1"
+    assert d.by_app_id(eid, (T + 1800) * 1000) is None  # two windows later: stale
+
+
+def test_non_consenting_members_stay_anonymous() -> None:
+    d = directory()
+    assert d.by_card("e2" + "1" * 22) is None
+    assert d.by_app_id(eid_at(b"x" * 16, T), T * 1000) is None
+    assert d.by_id("m2") is None
+    assert len(d) == 1
+
+
+def test_cards_and_phones_resolve_whatever_the_spelling() -> None:
+    d = directory()
+    assert d.by_card("E2" + "0" * 22) is not None
+    assert d.by_phone("+8613800138000") is not None
+    assert d.by_phone("+86 138 0013 8000") is not None
+    assert d.by_phone("13800138000") is None
