@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -56,7 +56,7 @@ def create_app(
     for module in (alerts, devices, events, members, health):
         app.include_router(module.router)
 
-    page = resources.files("api").joinpath("static/index.html").read_text(encoding="utf-8")
+    page = (Path(__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

@@ -136,6 +136,8 @@ async def publish_store(
             pacer = Pacer(speed, start_ms, clock=clock, sleep=sleep)
             await _replay(messages, clients, topics, store, counts, pacer, clock)
             finished = True
+        except aiomqtt.MqttError as exc:  # from the status publishes; _replay converts its own
+            raise BackendUnavailable(f"publishing device status failed: {exc}") from exc
         finally:
             # Also on cancellation: a clean disconnect does not fire the will.
             offline_ms = end_ms if finished else max(start_ms, counts.sim_ms)
@@ -225,6 +227,7 @@ def _client(
     start_ms: int,
     run: str,
 ) -> aiomqtt.Client:
+    # A will's payload is fixed when the client connects, so its `ts` is the run's start.
     will = aiomqtt.Will(
         topics.status(store, device),
         encode_status(
@@ -237,7 +240,7 @@ def _client(
     if broker.tls:
         cafile = str(broker.ca_file) if broker.ca_file is not None else None
         tls_context = ssl.create_default_context(cafile=cafile)
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         broker.host,
         broker.port,
         username=broker.username,
@@ -246,3 +249,6 @@ def _client(
         will=will,
         tls_context=tls_context,
     )
+    # We keep up to _MAX_IN_FLIGHT publishes pending on purpose; don't warn about them.
+    client.pending_calls_threshold = _MAX_IN_FLIGHT + 1
+    return client

@@ -177,6 +177,7 @@ class _Simulation:
 
     def _arrivals(self) -> list[tuple[int, SimMember | None]]:
         config = self.config
+        # Nobody arrives in the last two minutes (or the last half of a very short run).
         last_ms = config.close_ms - min(_LAST_ARRIVAL_BEFORE_CLOSE_MS, int(config.duration_s * 500))
         arrivals: list[tuple[int, SimMember | None]] = []
         if config.early_member_s is not None:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -17,12 +18,23 @@ from prometheus_client import CollectorRegistry
 from api.app import create_app
 from ingest.service import run_ingest
 from storesense.backends.broker.embedded import check_port_free, embedded_broker
-from storesense.backends.state import open_state
+from storesense.backends.state import StateStore, open_state
 from storesense.backends.timeseries import BatchingWriter, open_timeseries
 from storesense.errors import BackendUnavailable
 from storesense.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    settings: Settings
+    state: StateStore
+    server: uvicorn.Server
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api.host}:{self.settings.api.port}"
 
 
 class _Server(uvicorn.Server):
@@ -36,7 +48,7 @@ class _Server(uvicorn.Server):
 @asynccontextmanager
 async def running_stack(
     settings: Settings, on_ingest_ready: Callable[[], None] | None = None
-) -> AsyncIterator[uvicorn.Server]:
+) -> AsyncIterator[RunningStack]:
     """Start broker (if embedded), backends, ingest and the API; stop them on exit.
     Yields once the API answers and ingest is subscribed."""
     check_port_free(settings.api.host, settings.api.port, "the API", "STORESENSE_API__PORT")
@@ -89,7 +101,7 @@ async def running_stack(
                 "influxdb" if settings.timeseries.influx_url else settings.sqlite_path(),
             )  # fmt: skip
             try:
-                yield server
+                yield RunningStack(settings=settings, state=state, server=server)
             finally:
                 server.should_exit = True
                 ingest.cancel()

@@ -65,7 +65,7 @@ class _Head(msgspec.Struct):
     id: Any = None
 
 
-_event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)  # type: ignore[arg-type]
+_event_decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 _batch_decoder = msgspec.json.Decoder(list[msgspec.Raw])
 _head_decoder = msgspec.json.Decoder(_Head)
 _status_decoder = msgspec.json.Decoder(DeviceStatus)

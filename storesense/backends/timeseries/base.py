@@ -58,24 +58,14 @@ class Point:
         check_measurement(self.measurement)
         where = f"point in `{self.measurement}`"
         if not MIN_TS_NS <= self.ts_ns <= MAX_TS_NS:
-            raise ValueError(f"{where}: ts_ns {self.ts_ns} is outside the int64 range InfluxDB takes")
+            raise ValueError(
+                f"{where}: ts_ns {self.ts_ns} is outside the int64 range InfluxDB takes"
+            )
         if not self.fields:
             raise ValueError(f"{where}: has no fields; give it at least one")
-        for key, value in self.tags.items():
-            _check_key(where, "tag", key)
-            if not isinstance(value, str) or value == "":
-                raise ValueError(f"{where}: tag `{key}` must be a non-empty string, got {value!r}")
-            if "\n" in value:
-                raise ValueError(
-                    f"{where}: tag `{key}` contains a newline, which line protocol cannot carry"
-                )
-            if _UNREPRESENTABLE_BACKSLASH.search(value):
-                raise ValueError(
-                    f"{where}: tag `{key}` has a backslash before a space, comma, '=' or at the "
-                    f"end ({value!r}), which line protocol cannot carry"
-                )
+        check_tags(self.tags, where)
         for key, field in self.fields.items():
-            _check_key(where, "field", key)
+            check_key(key, "field", where)
             if key in self.tags:
                 raise ValueError(f"{where}: `{key}` is both a tag and a field")
             _check_field_value(where, key, field)
@@ -88,7 +78,17 @@ def check_measurement(measurement: str) -> None:
         )
 
 
-def check_range(start_ns: int, end_ns: int, limit: int | None = None) -> None:
+def check_query(
+    measurement: str,
+    start_ns: int,
+    end_ns: int,
+    tags: Mapping[str, str] | None = None,
+    limit: int | None = None,
+) -> None:
+    """Validate query arguments alike for every store (ValueError naming the argument)."""
+    check_measurement(measurement)
+    if tags:
+        check_tags(tags)
     if not (isinstance(start_ns, int) and isinstance(end_ns, int)):
         raise ValueError(f"start_ns and end_ns must be integers, got {start_ns!r}, {end_ns!r}")
     if limit is not None and limit < 0:
@@ -106,12 +106,30 @@ def field_type(value: FieldValue) -> str:
     return "string"
 
 
-def _check_key(where: str, kind: str, key: str) -> None:
+def check_tags(tags: Mapping[str, str], where: str = "tag filter") -> None:
+    """Tags must be carried by line protocol and quoted in InfluxQL, which cannot take a raw
+    newline (ends the line) or carriage return (InfluxQL reads it as a newline)."""
+    for key, value in tags.items():
+        check_key(key, "tag", where)
+        if not isinstance(value, str) or value == "":
+            raise ValueError(f"{where}: tag `{key}` must be a non-empty string, got {value!r}")
+        if "\n" in value or "\r" in value:
+            raise ValueError(
+                f"{where}: tag `{key}` contains a line break, which line protocol cannot carry"
+            )
+        if _UNREPRESENTABLE_BACKSLASH.search(value):
+            raise ValueError(
+                f"{where}: tag `{key}` has a backslash before a space, comma, '=' or at the "
+                f"end ({value!r}), which line protocol cannot carry"
+            )
+
+
+def check_key(key: str, kind: str = "field", where: str = "query") -> None:
     if not isinstance(key, str) or key == "":
         raise ValueError(f"{where}: {kind} keys must be non-empty strings, got {key!r}")
     if key == "time":
         raise ValueError(f"{where}: `time` is reserved by InfluxDB; rename the {kind}")
-    if "\n" in key or _UNREPRESENTABLE_BACKSLASH.search(key):
+    if "\n" in key or "\r" in key or _UNREPRESENTABLE_BACKSLASH.search(key):
         raise ValueError(f"{where}: {kind} key {key!r} cannot be carried by line protocol")
 
 

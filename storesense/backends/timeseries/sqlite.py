@@ -22,8 +22,8 @@ import msgspec
 from storesense.backends.timeseries.base import (
     Point,
     PointsRejected,
-    check_measurement,
-    check_range,
+    check_key,
+    check_query,
     field_type,
 )
 from storesense.errors import BackendUnavailable
@@ -86,8 +86,7 @@ class SQLiteTimeSeries:
         tags: Mapping[str, str] | None = None,
         limit: int | None = None,
     ) -> list[Point]:
-        check_measurement(measurement)
-        check_range(start_ns, end_ns, limit)
+        check_query(measurement, start_ns, end_ns, tags, limit)
         if limit == 0:
             return []
         return await self._call(self._query, measurement, start_ns, end_ns, tags, limit)
@@ -100,8 +99,7 @@ class SQLiteTimeSeries:
         end_ns: int,
         tags: Mapping[str, str] | None = None,
     ) -> int:
-        check_measurement(measurement)
-        check_range(start_ns, end_ns)
+        check_query(measurement, start_ns, end_ns, tags)
         return await self._call(self._count, measurement, start_ns, end_ns, tags)
 
     async def sum(
@@ -113,8 +111,8 @@ class SQLiteTimeSeries:
         end_ns: int,
         tags: Mapping[str, str] | None = None,
     ) -> float:
-        check_measurement(measurement)
-        check_range(start_ns, end_ns)
+        check_query(measurement, start_ns, end_ns, tags)
+        check_key(field)
         return await self._call(self._sum, measurement, field, start_ns, end_ns, tags)
 
     async def close(self) -> None:
@@ -246,7 +244,9 @@ class SQLiteTimeSeries:
         source: str = "points p",
     ) -> tuple[str, list[Any]]:
         """A SELECT over the time range; `series` (ids) restricts it when tags are filtered."""
-        sql = f"SELECT {what} FROM {source} WHERE p.measurement = ? AND p.ts_ns >= ? AND p.ts_ns < ?"
+        sql = (
+            f"SELECT {what} FROM {source} WHERE p.measurement = ? AND p.ts_ns >= ? AND p.ts_ns < ?"
+        )
         args: list[Any] = [measurement, start_ns, end_ns]
         if series is not None:
             sql += " AND p.series_id IN (SELECT value FROM json_each(?))"
@@ -266,7 +266,11 @@ class SQLiteTimeSeries:
         if not series:
             return []
         sql, args = self._select(
-            "p.series_id, p.ts_ns, p.fields", measurement, start_ns, end_ns, series if tags else None
+            "p.series_id, p.ts_ns, p.fields",
+            measurement,
+            start_ns,
+            end_ns,
+            series if tags else None,
         )
         sql += " ORDER BY p.ts_ns, p.series_id"
         if limit is not None:
@@ -307,7 +311,12 @@ class SQLiteTimeSeries:
         # TOTAL, unlike SUM, never overflows on large integers. json_each, unlike a JSON path,
         # needs no quoting of the field name.
         sql, args = self._select(
-            "TOTAL(f.value)", measurement, start_ns, end_ns, series, "points p, json_each(p.fields) f"
+            "TOTAL(f.value)",
+            measurement,
+            start_ns,
+            end_ns,
+            series,
+            "points p, json_each(p.fields) f",
         )
         sql += " AND f.key = ?"
         args.append(field)
