@@ -1,0 +1,1 @@
+"""Edge agents: turn raw store-hardware signals into device-protocol events."""

@@ -1,0 +1,1 @@
+"""What every agent shares: durable outbox, MQTT publisher, status, live config."""
