@@ -12,10 +12,3 @@ _encoder = msgspec.json.Encoder()
 
 def json_response(value: Any, status_code: int = 200) -> Response:
     return Response(_encoder.encode(value), status_code=status_code, media_type="application/json")
-
-
-def schema_of(model: Any) -> dict[str, Any]:
-    """An OpenAPI `responses` entry for a msgspec type."""
-    schema = msgspec.json.schema(model, ref_template="#/components/schemas/{name}")
-    schema.pop("$defs", None)
-    return {200: {"content": {"application/json": {"schema": schema}}}}

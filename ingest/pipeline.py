@@ -21,8 +21,8 @@ from storesense.errors import ProtocolError
 from storesense.protocol.alerts import Alert
 from storesense.protocol.decode import (
     AcceptedEvent,
-    RejectReason,
     Rejection,
+    RejectReason,
     decode_events,
     decode_status,
 )
@@ -196,5 +196,3 @@ def _recognize(
             member = directory.by_id(ref.id)
         return (member, "sale", None) if member else None
     return None
-
-

@@ -19,8 +19,8 @@ from rules.delivery.mqtt import MqttAlertChannel
 from rules.raiser import AlertRaiser
 from storesense.backends.state.base import StateStore
 from storesense.errors import BackendUnavailable
-from storesense.protocol.topics import Topics
 from storesense.mqtt import MqttLink, client_id, mqtt_client
+from storesense.protocol.topics import Topics
 from storesense.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ async def _consume(
         try:
             async with mqtt_client(endpoint, client_id(settings, "ingest")) as client:
                 link.attach(client)
-                await client.subscribe([(topics.all_events(group), 1), (topics.all_status(group), 1)])
+                await client.subscribe(
+                    [(topics.all_events(group), 1), (topics.all_status(group), 1)]
+                )
                 log.info(
                     "ingest subscribed broker=%s:%d topics=%s",
                     endpoint.host, endpoint.port, topics.all_events(group),

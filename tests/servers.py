@@ -63,7 +63,9 @@ class ServerProcess:
             wait_until(self._alive_and_ready, 30, f"{self.name} on port {self.port}")
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"{self.name} failed to start: {self.log.read_text()[-2000:]}")
+            raise RuntimeError(
+                f"{self.name} failed to start: {self.log.read_text()[-2000:]}"
+            ) from None
 
     def _alive_and_ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:

@@ -103,12 +103,12 @@ async def _live(
     Subscribed before reading the backlog, so nothing falls between the two."""
     replayed: set[str] = set()
     if after is not None:
-        for alert in await state.alerts(subscription.store, limit=1000, after_id=after):
-            replayed.add(alert.id)
-            yield alert
+        for missed in await state.alerts(subscription.store, limit=1000, after_id=after):
+            replayed.add(missed.id)
+            yield missed
     while True:
         try:
-            alert = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_S)
+            alert: Alert | None = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE_S)
         except TimeoutError:
             yield None
             continue

@@ -56,7 +56,9 @@ async def post_events(
         raise HTTPException(422, {"accepted": 0, "rejected": [r.model_dump() for r in rejected]})
     payload = b"[" + b",".join(accepted.raw for accepted in decoded.accepted) + b"]"
     try:
-        await context.link.publish(Topics(context.settings.topic_root).events(store, device), payload)
+        await context.link.publish(
+            Topics(context.settings.topic_root).events(store, device), payload
+        )
     except BackendUnavailable as exc:
         raise HTTPException(503, f"cannot reach the MQTT broker, retry later: {exc}") from None
     return EventsAccepted(accepted=len(decoded.accepted), rejected=rejected)

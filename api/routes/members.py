@@ -40,7 +40,9 @@ async def import_members(
     try:
         members = parse_members_csv(text, source="request body")
     except MemberImportError as exc:
-        raise HTTPException(422, {"message": str(exc).splitlines()[0], "problems": exc.problems})
+        raise HTTPException(
+            422, {"message": str(exc).splitlines()[0], "problems": exc.problems}
+        ) from None
     version = await context.state.put_members(members)
     return ImportResult(
         imported=len(members),

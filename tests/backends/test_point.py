@@ -12,8 +12,10 @@ from storesense.backends.timeseries import Point
 @pytest.mark.parametrize(
     ("measurement", "tags", "fields", "ts_ns", "message"),
     [
-        ("m", {"zone": "a\nb"}, {"v": 1}, 0, "tag `zone` contains a line break"),
-        ("m", {"zone": "a\rb"}, {"v": 1}, 0, "tag `zone` contains a line break"),
+        ("m", {"zone": "a\nb"}, {"v": 1}, 0, "tag `zone` contains a newline"),
+        ("m", {"zone": "a\rb"}, {"v": 1}, 0, "tag `zone` contains a newline, carriage return"),
+        ("m", {"zone": "a\x00"}, {"v": 1}, 0, "tag `zone` contains a newline, carriage return"),
+        ("m", {}, {"a\x00": 1}, 0, "field key 'a\\x00'"),
         ("m", {"zone": "ends\\"}, {"v": 1}, 0, "tag `zone` has a backslash"),
         ("m", {"zone": "a\\,b"}, {"v": 1}, 0, "tag `zone` has a backslash"),
         ("m", {"zone": ""}, {"v": 1}, 0, "tag `zone` must be a non-empty string"),

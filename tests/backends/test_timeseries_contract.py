@@ -42,6 +42,13 @@ async def everything(store: TimeSeriesStore, measurement: str = M) -> list[Point
     return await store.query(measurement, start_ns=0, end_ns=2**62)
 
 
+async def test_a_new_store_answers_empty(store: TimeSeriesStore) -> None:
+    window: dict[str, Any] = {"start_ns": 0, "end_ns": 2**62}
+    assert await store.query(M, **window) == []
+    assert await store.count(M, **window) == 0
+    assert await store.sum(M, "count", tags={"store": "s1"}, **window) == 0.0
+
+
 async def test_round_trip_keeps_value_types(store: TimeSeriesStore) -> None:
     written = [
         point(T0, {"store": "s1", "device": "door-1"}, count=3, ratio=2.0, ok=True, who="x"),
@@ -200,7 +207,7 @@ async def test_measurements_are_kept_apart(store: TimeSeriesStore) -> None:
 
 
 @settings(
-    max_examples=400,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -12,7 +12,7 @@ from storesense.backends.timeseries import Point
 BASE_NS = 1_700_000_000 * 10**9
 
 # Every character line protocol or InfluxQL treats specially, plus some that are merely unusual.
-NASTY = " ,=\"'\\\n\r\t\x85\u2028\x0b#{}\u00e9\u2603\U0001f600"
+NASTY = "\x00 ,=\"'\\\n\r\t\x85\u2028\x0b#{}\u00e9\u2603\U0001f600"
 
 
 def typed(point: Point) -> tuple[Any, ...]:
@@ -26,7 +26,7 @@ def typed_all(points: Iterable[Point]) -> list[tuple[Any, ...]]:
 
 
 texts = st.text(alphabet=st.sampled_from(NASTY) | st.characters(codec="utf-8"), max_size=12)
-tag_values = texts.filter(lambda s: s != "" and "\n" not in s and "\r" not in s).filter(
+tag_values = texts.filter(lambda s: s != "" and not set(s) & set("\x00\r\n")).filter(
     lambda s: not s.endswith("\\") and "\\ " not in s and "\\," not in s and "\\=" not in s
 )
 # Tag keys start with "t" and field keys with their type letter, so that no name is both.

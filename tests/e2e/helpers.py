@@ -18,9 +18,7 @@ from tests.servers import free_port
 T = TypeVar("T")
 
 
-async def publish(
-    port: int, topic: str, payload: bytes | str | dict[str, Any] | list[Any]
-) -> None:
+async def publish(port: int, topic: str, payload: bytes | str | dict[str, Any] | list[Any]) -> None:
     """Publish one QoS 1 message with a plain paho client (in a thread: the broker may run
     on this event loop), waiting for the PUBACK."""
     await asyncio.to_thread(publish_blocking, port, topic, payload)

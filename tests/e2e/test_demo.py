@@ -40,7 +40,11 @@ def demo_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
     )  # fmt: skip
     try:
         wait_until(lambda: port_open(api_port) and port_open(broker_port), 30, "demo stack")
-        yield {"api": f"127.0.0.1:{api_port}", "broker_port": broker_port, "log": tmp_path / "demo.log"}
+        yield {
+            "api": f"127.0.0.1:{api_port}",
+            "broker_port": broker_port,
+            "log": tmp_path / "demo.log",
+        }
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -52,12 +56,12 @@ def demo_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 async def first_sse_alert(api: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=None) as client:
-        async with client.stream("GET", f"http://{api}/api/v1/alerts/stream") as response:
-            assert response.status_code == 200
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    return dict(json.loads(line[len("data: "):]))
+    url = f"http://{api}/api/v1/alerts/stream"
+    async with httpx.AsyncClient(timeout=None) as client, client.stream("GET", url) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                return dict(json.loads(line[len("data: ") :]))
     raise AssertionError("SSE stream ended without an alert")
 
 

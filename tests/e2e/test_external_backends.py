@@ -55,15 +55,19 @@ async def test_event_from_plain_mqtt_client_lands_in_influxdb_once(
     await publish(mosquitto.port, topic, {**event, "id": "evt-2", "direction": "out", "count": 1})
 
     rows = await eventually(
-        lambda: influxql(settings, 'SELECT "id", "count", "direction" FROM "door_crossing" '
-                                   "WHERE \"store\" = 'store-7'"),  # fmt: skip
+        lambda: influxql(
+            settings,
+            'SELECT "id", "count", "direction" FROM "door_crossing" WHERE "store" = \'store-7\'',
+        ),
         lambda rows: len(rows) >= 2,
     )
     # Give a duplicate time to arrive if dedupe were broken, then look again.
     await external_stack_metrics_settled(settings)
     rows = await influxql(settings, 'SELECT "id", "count" FROM "door_crossing"')
     assert sorted((row[1], row[2]) for row in rows) == [("evt-1", 2), ("evt-2", 1)]
-    total = await influxql(settings, 'SELECT sum("count") FROM "door_crossing" WHERE "direction" = \'in\'')
+    total = await influxql(
+        settings, 'SELECT sum("count") FROM "door_crossing" WHERE "direction" = \'in\''
+    )
     assert total[0][1] == 2
 
 

@@ -85,9 +85,10 @@ async def test_good_events_in_a_batch_survive_a_bad_neighbour(stack: RunningStac
     await publish(stack.settings.broker.embedded_port, "storesense/v1/s1/door-1/events", batch)
     ids = await eventually(lambda: stored_door_ids(stack), lambda ids: len(ids) >= 2)
     assert ids == ["a", "c"]
-    assert await metric(
-        stack, "storesense_ingest_events_rejected_total", 'reason="invalid_field"'
-    ) == 1
+    assert (
+        await metric(stack, "storesense_ingest_events_rejected_total", 'reason="invalid_field"')
+        == 1
+    )
 
 
 async def test_device_status_is_tracked(stack: RunningStack) -> None:

@@ -1,6 +1,6 @@
+from ingest.identity import MemberDirectory
 from storesense.protocol.eid import eid_at
 from storesense.registry.members import Member
-from ingest.identity import MemberDirectory
 
 KEY = bytes(range(16))
 T = 1_795_658_400  # a window boundary (divisible by 900)
@@ -13,7 +13,9 @@ def member(member_id: str, consent: bool = True, **kw: object) -> Member:
 def directory() -> MemberDirectory:
     return MemberDirectory(
         [
-            member("m1", app_key=KEY.hex(), card_epcs=("e2" + "0" * 22,), phone="+86 138-0013-8000"),
+            member(
+                "m1", app_key=KEY.hex(), card_epcs=("e2" + "0" * 22,), phone="+86 138-0013-8000"
+            ),
             member("m2", consent=False, app_key=(b"x" * 16).hex(), card_epcs=("e2" + "1" * 22,)),
         ]
     )

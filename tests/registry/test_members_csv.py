@@ -25,16 +25,12 @@ def test_rows_parse_into_members() -> None:
 
 
 def test_export_round_trips() -> None:
-    members = parse_members_csv(HEADER + f"m1,\"Wang, Fang\",silver,,yes,,{KEY}\n")
+    members = parse_members_csv(HEADER + f'm1,"Wang, Fang",silver,,yes,,{KEY}\n')
     assert parse_members_csv(members_to_csv(members)) == members
 
 
 def test_every_problem_is_reported_by_line_and_column_and_nothing_is_imported() -> None:
-    text = HEADER + (
-        "m1,Li Na,gold,,maybe,,\n"
-        "m2,,gold,,true,XYZ,\n"
-        f"m1,Again,,,true,,{KEY[:10]}\n"
-    )
+    text = HEADER + (f"m1,Li Na,gold,,maybe,,\nm2,,gold,,true,XYZ,\nm1,Again,,,true,,{KEY[:10]}\n")
     with pytest.raises(MemberImportError) as caught:
         parse_members_csv(text, source="members.csv")
     problems = caught.value.problems
@@ -51,5 +47,5 @@ def test_duplicate_member_id_is_refused() -> None:
 
 
 def test_missing_columns_are_named() -> None:
-    with pytest.raises(MemberImportError, match="missing column.*app_key"):
+    with pytest.raises(MemberImportError, match=r"missing column.*app_key"):
         parse_members_csv("member_id,name,tier,phone,consent,card_epcs\nm1,A,,,true,\n")

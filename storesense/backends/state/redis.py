@@ -86,11 +86,13 @@ class RedisState:
 
     async def put_device(self, record: DeviceRecord) -> None:
         async with self._guard():
-            await self._redis.hset(f"{self._p}:devices", f"{record.store}/{record.device}", _encode(record))  # type: ignore[misc]
+            await self._redis.hset(
+                f"{self._p}:devices", f"{record.store}/{record.device}", _encode(record)
+            )
 
     async def devices(self, store: str | None = None) -> list[DeviceRecord]:
         async with self._guard():
-            raw: dict[bytes, bytes] = await self._redis.hgetall(f"{self._p}:devices")  # type: ignore[misc]
+            raw: dict[bytes | str, bytes | str] = await self._redis.hgetall(f"{self._p}:devices")
         records = [_device_decoder.decode(value) for value in raw.values()]
         return sorted(
             (r for r in records if store is None or r.store == store),
@@ -119,7 +121,7 @@ class RedisState:
 
     async def member(self, member_id: str) -> Member | None:
         async with self._guard():
-            raw = await self._redis.hget(f"{self._p}:members", member_id)  # type: ignore[misc]
+            raw = await self._redis.hget(f"{self._p}:members", member_id)
         return None if raw is None else _member_decoder.decode(raw)
 
     async def members_version(self) -> int:
@@ -159,21 +161,19 @@ class RedisState:
             return []
         async with self._guard():
             if after_id is not None:
-                ids = await self._redis.zrangebylex(
-                    index, f"({after_id}", "+", start=0, num=limit
-                )
+                ids = await self._redis.zrangebylex(index, f"({after_id}", "+", start=0, num=limit)
             else:
-                ids = list(reversed(await self._redis.zrevrangebylex(
-                    index, "+", "-", start=0, num=limit
-                )))
+                ids = list(
+                    reversed(await self._redis.zrevrangebylex(index, "+", "-", start=0, num=limit))
+                )
             if not ids:
                 return []
-            raw = await self._redis.hmget(f"{self._p}:alert", ids)  # type: ignore[misc]
+            raw = await self._redis.hmget(f"{self._p}:alert", ids)
         return [_alert_decoder.decode(value) for value in raw if value is not None]
 
     async def ping(self) -> None:
         async with self._guard():
-            await self._redis.ping()  # type: ignore[misc]
+            await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()

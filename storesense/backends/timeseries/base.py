@@ -30,6 +30,9 @@ MAX_STRING_BYTES = 64 * 1024 - 1  # InfluxDB 1.x refuses longer string fields
 # right before one of those (or at the end, where it would escape the separator) cannot be
 # written unambiguously.
 _UNREPRESENTABLE_BACKSLASH = re.compile(r"\\(?:[ ,=]|$)")
+# A newline ends a line of line protocol; InfluxQL reads a carriage return as a newline (which
+# ends a quoted string) and NUL as the end of the query. So tags and keys cannot hold them.
+_UNQUOTABLE = re.compile(r"[\x00\r\n]")
 
 
 class PointsRejected(StoresenseError):
@@ -107,15 +110,15 @@ def field_type(value: FieldValue) -> str:
 
 
 def check_tags(tags: Mapping[str, str], where: str = "tag filter") -> None:
-    """Tags must be carried by line protocol and quoted in InfluxQL, which cannot take a raw
-    newline (ends the line) or carriage return (InfluxQL reads it as a newline)."""
+    """Tags must be carried by line protocol and be quotable in InfluxQL."""
     for key, value in tags.items():
         check_key(key, "tag", where)
         if not isinstance(value, str) or value == "":
             raise ValueError(f"{where}: tag `{key}` must be a non-empty string, got {value!r}")
-        if "\n" in value or "\r" in value:
+        if _UNQUOTABLE.search(value):
             raise ValueError(
-                f"{where}: tag `{key}` contains a line break, which line protocol cannot carry"
+                f"{where}: tag `{key}` contains a newline, carriage return or NUL, which line "
+                "protocol and InfluxQL cannot carry"
             )
         if _UNREPRESENTABLE_BACKSLASH.search(value):
             raise ValueError(
@@ -129,7 +132,7 @@ def check_key(key: str, kind: str = "field", where: str = "query") -> None:
         raise ValueError(f"{where}: {kind} keys must be non-empty strings, got {key!r}")
     if key == "time":
         raise ValueError(f"{where}: `time` is reserved by InfluxDB; rename the {kind}")
-    if "\n" in key or "\r" in key or _UNREPRESENTABLE_BACKSLASH.search(key):
+    if _UNQUOTABLE.search(key) or _UNREPRESENTABLE_BACKSLASH.search(key):
         raise ValueError(f"{where}: {kind} key {key!r} cannot be carried by line protocol")
 
 

@@ -131,7 +131,7 @@ class InfluxTimeSeries:
         statement = influxql.select_points(
             measurement, start_ns=start_ns, end_ns=end_ns, tags=tags, limit=limit
         )
-        await self._run(f"{influxql.show_field_keys(measurement)}; {statement}", visit)
+        await self._select(f"{influxql.show_field_keys(measurement)}; {statement}", visit)
         # One answer series per tag set, each in time order (and limited on its own).
         points.sort(key=lambda point: point.ts_ns)
         return points if limit is None else points[:limit]
@@ -161,10 +161,10 @@ class InfluxTimeSeries:
             rows += sum(len(series.values) for series in result.series)
 
         bounds: dict[str, Any] = {"start_ns": start_ns, "end_ns": end_ns, "tags": tags}
-        await self._run(influxql.select_count(measurement, **bounds), add_counts)
+        await self._select(influxql.select_count(measurement, **bounds), add_counts)
         if len(per_field) <= 1:
             return int(per_field[0]) if per_field else 0
-        await self._run(influxql.select_points(measurement, **bounds), add_rows)
+        await self._select(influxql.select_points(measurement, **bounds), add_rows)
         return rows
 
     async def sum(
@@ -197,7 +197,7 @@ class InfluxTimeSeries:
         statement = influxql.select_sum(
             measurement, field, start_ns=start_ns, end_ns=end_ns, tags=tags
         )
-        await self._run(f"{influxql.show_field_keys(measurement)}; {statement}", visit)
+        await self._select(f"{influxql.show_field_keys(measurement)}; {statement}", visit)
         return float(total)
 
     async def close(self) -> None:
@@ -234,6 +234,10 @@ class InfluxTimeSeries:
             return await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise self._unreachable(path, exc) from exc
+
+    async def _select(self, statement: str, visit: Callable[[_Result], None]) -> None:
+        await self._ensure_database()
+        await self._run(statement, visit)
 
     async def _run(self, statement: str, visit: Callable[[_Result], None]) -> None:
         """Send InfluxQL and hand each (partial) statement result to `visit`, in order."""
