@@ -31,8 +31,9 @@ class RejectReason(StrEnum):
     BAD_TOPIC = "bad_topic"
 
 
-@dataclass(frozen=True, slots=True)
-class AcceptedEvent:
+class AcceptedEvent(msgspec.Struct, frozen=True):
+    """One event that passed validation (a Struct: built per event on the hot path)."""
+
     store: str
     device: str
     event: AnyEvent
@@ -105,13 +106,21 @@ def decode_events(
 
     accepted: list[AcceptedEvent] = []
     rejected: list[Rejection] = []
+    decode = _event_decoder.decode
     for index, raw in enumerate(raws):
-        position = index if batched else None
-        outcome = _decode_one(raw, store, device, position)
-        if isinstance(outcome, Rejection):
-            rejected.append(outcome)
+        try:
+            event = decode(raw)
+        except msgspec.DecodeError as exc:
+            rejected.append(_explain(raw, exc, index if batched else None))
+            continue
+        if event.store is None and event.device is None:
+            accepted.append(AcceptedEvent(store, device, event, raw))
         else:
-            accepted.append(outcome)
+            outcome = _check_origin(event, raw, store, device, index if batched else None)
+            if isinstance(outcome, Rejection):
+                rejected.append(outcome)
+            else:
+                accepted.append(outcome)
     return DecodedMessage(accepted=accepted, rejected=rejected)
 
 
@@ -125,16 +134,11 @@ def decode_status(payload: bytes) -> DeviceStatus:
         raise ValueError(f"status is not valid JSON: {exc}") from None
 
 
-def _decode_one(
-    raw: bytes, store: str, device: str, index: int | None
+def _check_origin(
+    event: AnyEvent, raw: bytes, store: str, device: str, index: int | None
 ) -> AcceptedEvent | Rejection:
+    """An event that names its store or device must name the topic's (no spoofing)."""
     prefix = "" if index is None else f"event {index} in batch: "
-    try:
-        event = _event_decoder.decode(raw)
-    except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first
-        return _explain(raw, str(exc), prefix, index)
-    except msgspec.DecodeError as exc:
-        return Rejection(RejectReason.MALFORMED_JSON, f"{prefix}not valid JSON: {exc}", index)
     if event.store is not None and event.store != store:
         return Rejection(
             RejectReason.STORE_MISMATCH,
@@ -149,10 +153,14 @@ def _decode_one(
             index,
             event.id,
         )
-    return AcceptedEvent(store=store, device=device, event=event, raw=raw)
+    return AcceptedEvent(store, device, event, raw)
 
 
-def _explain(raw: bytes, error: str, prefix: str, index: int | None) -> Rejection:
+def _explain(raw: bytes, exc: msgspec.DecodeError, index: int | None) -> Rejection:
+    prefix = "" if index is None else f"event {index} in batch: "
+    if not isinstance(exc, msgspec.ValidationError):
+        return Rejection(RejectReason.MALFORMED_JSON, f"{prefix}not valid JSON: {exc}", index)
+    error = str(exc)
     try:
         head = _head_decoder.decode(raw)
     except msgspec.DecodeError:
