@@ -100,28 +100,35 @@ class Pipeline:
             max_batch=self._settings.max_batch_events,
         )
         for rejection in decoded.rejected:
-            self._metrics.rejected.labels(rejection.reason.value).inc()
-            log.warning(
-                "event rejected store=%s device=%s event=%s reason=%s detail=%s",
-                store, device, rejection.event_id or "-", rejection.reason.value,
-                rejection.message,
-            )  # fmt: skip
+            self._reject(store, device, rejection)
         outcome = MessageOutcome(rejected=list(decoded.rejected))
-        if not decoded.accepted:
+        # Points are built before dedupe claims the events, so an event that cannot be
+        # stored is rejected rather than claimed and lost.
+        storable: list[tuple[AcceptedEvent, Point]] = []
+        for accepted in decoded.accepted:
+            try:
+                storable.append((accepted, event_point(accepted)))
+            except ValueError as exc:
+                rejection = Rejection(
+                    RejectReason.INVALID_FIELD, f"cannot be stored: {exc}", None, accepted.event.id
+                )
+                self._reject(store, device, rejection)
+                outcome.rejected.append(rejection)
+        if not storable:
             return outcome
         fresh_flags = await self._state.claim_events(
-            [accepted.key for accepted in decoded.accepted], self._settings.dedupe_ttl_s
+            [accepted.key for accepted, _ in storable], self._settings.dedupe_ttl_s
         )
-        fresh = [a for a, is_new in zip(decoded.accepted, fresh_flags, strict=True) if is_new]
-        outcome.replays = len(decoded.accepted) - len(fresh)
+        fresh = [item for item, is_new in zip(storable, fresh_flags, strict=True) if is_new]
+        outcome.replays = len(storable) - len(fresh)
         outcome.accepted = len(fresh)
         if outcome.replays:
             self._metrics.replays.inc(outcome.replays)
         if not fresh:
             return outcome
-        self._points.submit([event_point(accepted) for accepted in fresh])
+        self._points.submit([point for _, point in fresh])
         directory = await self._directory.current()
-        for accepted in fresh:
+        for accepted, _ in fresh:
             self._metrics.accepted.labels(accepted.event.type).inc()
             recognized = _recognize(accepted, directory)
             if recognized is not None:
@@ -131,6 +138,13 @@ class Pipeline:
                 if alert is not None:
                     outcome.alerts.append(alert)
         return outcome
+
+    def _reject(self, store: str, device: str, rejection: Rejection) -> None:
+        self._metrics.rejected.labels(rejection.reason.value).inc()
+        log.warning(
+            "event rejected store=%s device=%s event=%s reason=%s detail=%s",
+            store, device, rejection.event_id or "-", rejection.reason.value, rejection.message,
+        )  # fmt: skip
 
     async def _on_member_seen(
         self, accepted: AcceptedEvent, member: Member, source: SightingSource, zone: str | None

@@ -26,6 +26,9 @@ MEASUREMENTS = {
     "pos.sale": "pos_sale",
 }
 
+# InfluxDB string fields top out at 64 KiB; unknown fields beyond that cannot be kept.
+MAX_EXTRA_BYTES = 60_000
+
 _encode = msgspec.json.Encoder().encode
 _top_level = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ENVELOPE_FIELDS = {"type", "id", "ts", "store", "device"}
@@ -67,6 +70,10 @@ def event_point(accepted: AcceptedEvent) -> Point:
             if event.member is not None:
                 fields["member_ref"] = _encode(event.member).decode()
     extra = unknown_fields(accepted.raw, event.__struct_fields__)
+    if extra and len(extra) > MAX_EXTRA_BYTES:
+        raise ValueError(
+            f"unknown fields take {len(extra)} bytes of JSON; at most {MAX_EXTRA_BYTES} are kept"
+        )
     if extra:
         fields["extra"] = extra
     return Point(

@@ -85,6 +85,8 @@ async def running_stack(
                 port=settings.api.port,
                 log_level="warning",
                 lifespan="on",
+                # Live streams never end by themselves; don't let them hold up shutdown.
+                timeout_graceful_shutdown=3,
             )
         )
         async with asyncio.TaskGroup() as group:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
@@ -84,13 +84,25 @@ async def alerts_websocket(
     context: ApiContext = websocket.app.state.context
     await websocket.accept()
     subscription = context.hub.subscribe(store)
-    try:
+
+    async def send_alerts() -> None:
         async for alert in _live(context.state, context.hub, subscription, after):
             if alert is not None:
                 await websocket.send_bytes(encode_alert(alert))
-    except WebSocketDisconnect:
-        pass
+
+    async def until_disconnected() -> None:
+        # Clients only listen; reading is how a closed socket is noticed between alerts.
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    sender = asyncio.create_task(send_alerts())
+    watcher = asyncio.create_task(until_disconnected())
+    try:
+        await asyncio.wait((sender, watcher), return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in (sender, watcher):
+            task.cancel()
+        await asyncio.gather(sender, watcher, return_exceptions=True)
         context.hub.unsubscribe(subscription)
     if subscription.closed:
         await websocket.close(code=1013, reason="too slow; reconnect with ?after=<last id>")

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import storesense
+from edge import cli as edge
 from storesense.cli import demo, members, serve, simulate
 from storesense.errors import StoresenseError
 from storesense.logs import setup_logging
 from storesense.settings import load_settings
 
-COMMANDS = {"serve": serve, "demo": demo, "simulate": simulate, "members": members}
+COMMANDS = {"serve": serve, "demo": demo, "simulate": simulate, "members": members, "edge": edge}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,9 @@ import msgspec
 
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 EpochMillis = Annotated[int, msgspec.Meta(ge=0)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Zone, door, sale and member names: no control characters or backslashes, which neither
+# InfluxDB tags nor logs carry safely.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f\\]+$")]
 HexEpc = Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{24,64}$")]
 Gtin14 = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$")]
 

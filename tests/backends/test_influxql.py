@@ -14,7 +14,7 @@ _ESCAPES = {"n": "\n", "\\": "\\", '"': '"', "'": "'"}
 def read_quoted(text: str) -> tuple[str, int]:
     """Read a quoted string as InfluxQL's scanner does; return it and the characters used."""
     ending = text[0]
-    out = []
+    out: list[str] = []
     i = 1
     while True:
         char = text[i]

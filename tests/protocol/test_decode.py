@@ -228,3 +228,10 @@ def test_arbitrary_objects_are_accepted_or_rejected_with_a_reason(event: dict[st
     for rejection in result.rejected:
         assert rejection.message.startswith("event 0 in batch: ")
         assert rejection.reason in RejectReason
+
+
+@pytest.mark.parametrize("zone", ["room\n2", "room\\", "a\x00b", ""])
+def test_zone_names_that_cannot_be_stored_safely_are_rejected(zone: str) -> None:
+    event = {"type": "rfid.tag", "id": "x", "ts": TS, "epc": EPC, "action": "enter", "zone": zone}
+    [rejection] = decode(event).rejected
+    assert "field `zone`" in rejection.message

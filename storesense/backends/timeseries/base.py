@@ -4,7 +4,12 @@ Semantics every store shares (those of InfluxDB): a point's identity is (measure
 ts_ns). Writing a point whose identity exists merges its fields into the stored point (a
 replayed event with the same fields is therefore stored once); int, float, bool and str field
 values read back with the type they were written with. A field keeps one type per measurement:
-a point that gives it another type is rejected (`PointsRejected`) while the rest are written.
+a point that gives it another type is rejected (`PointsRejected`) while the rest are written
+(InfluxDB checks this per shard, a week of data by default; SQLite for all time).
+
+`Point` refuses at construction what some store could not keep exactly: line breaks or NUL in
+tags and keys, a backslash where line protocol would read it as an escape, non-finite floats,
+integers beyond int64, strings over 64 KiB, the reserved key `time`.
 """
 
 from __future__ import annotations

@@ -144,9 +144,10 @@ class InfluxTimeSeries:
         end_ns: int,
         tags: Mapping[str, str] | None = None,
     ) -> int:
-        """`count(*)` counts each field apart; when one field has values in the range, its count
-        is the row count. Points with different fields, e.g. {a} and {b}, make the per-field
-        counts undercount, so then the rows are streamed and counted."""
+        """InfluxQL has no row count: `count(*)` counts each field apart. When one field has
+        values in the range, its count is the row count. When several do, no combination of
+        per-field counts is exact (points {a} and {b} give 1 and 1 for 2 rows), so the matching
+        rows are streamed and counted: correct, but it moves the data."""
         check_query(measurement, start_ns, end_ns, tags)
         per_field: list[int] = []
         rows = 0

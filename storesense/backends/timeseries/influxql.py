@@ -24,7 +24,7 @@ def quote_string(value: str) -> str:
 
 def where(start_ns: int, end_ns: int, tags: Mapping[str, str] | None = None) -> str:
     """`WHERE` clause for the half-open range [start_ns, end_ns) and exact tag values."""
-    conditions = [f"time >= {int(start_ns)}", f"time <= {int(end_ns)}"]
+    conditions = [f"time >= {int(start_ns)}", f"time < {int(end_ns)}"]
     for key in sorted(tags or {}):
         conditions.append(f"{quote_ident(key)}::tag = {quote_string((tags or {})[key])}")
     return "WHERE " + " AND ".join(conditions)

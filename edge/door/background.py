@@ -1,0 +1,160 @@
+"""Background subtraction: which pixels of a frame are something in front of the floor.
+
+`RunningAverage` is ours: a per-pixel mean and variance, with a lighting gain estimated in
+blocks (so that clouds outside and lights switching inside are not mistaken for people),
+shadows told apart by colour (darker but the same hue), and a `freeze` mask so that a person
+standing still in the doorway is not learned into the background. `Mog2` and `Knn` wrap
+OpenCV's subtractors (shadow pixels dropped) for comparison; `make_background` picks one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Image = npt.NDArray[np.uint8]
+Mask = npt.NDArray[np.uint8]  # 0 or 255
+FloatArray = npt.NDArray[np.float32]
+BackgroundKind = Literal["average", "mog2", "knn"]
+
+
+class BackgroundModel(Protocol):
+    def apply(self, frame: Image, freeze: Mask | None = None) -> Mask:
+        """Foreground mask (255) of a BGR frame; learn the background except where `freeze`."""
+        ...
+
+
+class RunningAverage:
+    """Per-pixel mean and variance with block-wise lighting compensation and shadow removal.
+
+    `threshold` is in units of the pixel's own noise (squared distance over its variance);
+    `learn_s` is how fast the background follows slow changes, `absorb_s` how fast it takes
+    in foreground that is not frozen (something left behind, a ghost).
+    """
+
+    def __init__(
+        self,
+        fps: float,
+        *,
+        threshold: float = 9.0,
+        learn_s: float = 2.0,
+        absorb_s: float = 20.0,
+        warmup_s: float = 1.0,
+        shadow_ratio: tuple[float, float] = (0.35, 0.95),
+        shadow_chroma: float = 0.06,
+        blocks: tuple[int, int] = (8, 6),
+    ) -> None:
+        self._threshold = np.float32(threshold)
+        self._alpha = np.float32(1.0 - math.exp(-1.0 / (fps * learn_s)))
+        self._alpha_fg = np.float32(1.0 - math.exp(-1.0 / (fps * absorb_s)))
+        self._warmup = max(1, round(fps * warmup_s))
+        self._shadow_ratio = shadow_ratio
+        self._shadow_chroma = np.float32(shadow_chroma)
+        self._blocks = blocks
+        self._mean: FloatArray | None = None
+        self._var: FloatArray | None = None
+        self._last_fg: Mask | None = None
+        self._seen = 0
+        self._min_var = np.float32(3 * 2.0**2)  # 2 grey levels per channel
+
+    def apply(self, frame: Image, freeze: Mask | None = None) -> Mask:
+        image = frame.astype(np.float32)
+        if self._mean is None or self._var is None or self._mean.shape != image.shape:
+            self._mean = image.copy()
+            self._var = np.full(image.shape[:2], self._min_var * 4, np.float32)
+            self._seen = 1
+            self._last_fg = np.zeros(image.shape[:2], np.uint8)
+            return self._last_fg.copy()
+        self._seen += 1
+        mean, var = self._mean, self._var
+        corrected = image / self._gain(image, mean)[..., None]
+        diff = corrected - mean
+        dist2 = np.einsum("ijk,ijk->ij", diff, diff)
+        candidate = dist2 > self._threshold * var
+        foreground = candidate & ~self._shadow(corrected, mean, candidate)
+
+        fg = foreground.astype(np.uint8) * 255
+        if self._seen <= self._warmup:
+            alpha_map = np.full(dist2.shape, 1.0 / self._seen, np.float32)
+            fg[:] = 0
+        else:
+            alpha_map = np.where(candidate, self._alpha_fg, self._alpha).astype(np.float32)
+            if freeze is not None:
+                alpha_map[freeze > 0] = 0.0
+        mean += diff * alpha_map[..., None]
+        var += (np.minimum(dist2, var * 25) - var) * alpha_map
+        np.maximum(var, self._min_var, out=var)
+        self._last_fg = fg
+        return fg
+
+    def _gain(self, image: FloatArray, mean: FloatArray) -> FloatArray:
+        """Per-pixel lighting gain of this frame against the background, from the median
+        brightness ratio in each block over pixels that were background last frame."""
+        h, w = image.shape[:2]
+        bx, by = self._blocks
+        lum = image.sum(axis=2) + 3.0
+        ref = mean.sum(axis=2) + 3.0
+        ratio = lum / ref
+        usable = self._last_fg == 0 if self._last_fg is not None else np.ones((h, w), bool)
+        sample = ratio[::2, ::2]
+        ok = usable[::2, ::2]
+        overall = float(np.median(sample[ok])) if ok.any() else 1.0
+        ys = np.linspace(0, sample.shape[0], by + 1).astype(int)
+        xs = np.linspace(0, sample.shape[1], bx + 1).astype(int)
+        grid = np.full((by, bx), overall, np.float32)
+        for j in range(by):
+            for i in range(bx):
+                cell = sample[ys[j] : ys[j + 1], xs[i] : xs[i + 1]]
+                keep = ok[ys[j] : ys[j + 1], xs[i] : xs[i + 1]]
+                if keep.sum() > cell.size // 3:
+                    grid[j, i] = np.median(cell[keep])
+        return np.asarray(cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+
+    def _shadow(self, image: FloatArray, mean: FloatArray, candidate: npt.NDArray[np.bool_]) -> (
+        npt.NDArray[np.bool_]
+    ):
+        """Candidate pixels that are the background, darker, with the same chromaticity."""
+        lum = image.sum(axis=2) + 3.0
+        ref = mean.sum(axis=2) + 3.0
+        ratio = lum / ref
+        low, high = self._shadow_ratio
+        darker = candidate & (ratio > low) & (ratio < high)
+        chroma = np.abs(image / lum[..., None] - mean / ref[..., None]).sum(axis=2)
+        return darker & (chroma < self._shadow_chroma)
+
+
+class _OpenCvSubtractor:
+    def __init__(self, subtractor: cv2.BackgroundSubtractor) -> None:
+        self._subtractor = subtractor
+
+    def apply(self, frame: Image, freeze: Mask | None = None) -> Mask:
+        raw = self._subtractor.apply(frame)
+        # 255 is foreground, 127 a detected shadow: keep only the foreground.
+        return np.asarray(np.where(raw == 255, 255, 0), np.uint8)
+
+
+def Mog2(fps: float, history_s: float = 30.0, var_threshold: float = 16.0) -> _OpenCvSubtractor:
+    return _OpenCvSubtractor(
+        cv2.createBackgroundSubtractorMOG2(round(fps * history_s), var_threshold, True)
+    )
+
+
+def Knn(fps: float, history_s: float = 30.0, dist2_threshold: float = 400.0) -> _OpenCvSubtractor:
+    return _OpenCvSubtractor(
+        cv2.createBackgroundSubtractorKNN(round(fps * history_s), dist2_threshold, True)
+    )
+
+
+def make_background(kind: BackgroundKind, fps: float) -> BackgroundModel:
+    """The background model named by the `background` setting."""
+    if kind == "average":
+        return RunningAverage(fps)
+    if kind == "mog2":
+        return Mog2(fps)
+    if kind == "knn":
+        return Knn(fps)
+    raise ValueError(f"background must be 'average', 'mog2' or 'knn', got {kind!r}")

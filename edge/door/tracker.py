@@ -1,0 +1,141 @@
+"""Multi-object tracking of detections from frame to frame: a constant-velocity Kalman
+filter per track, optimal assignment of detections to predicted positions within a gate,
+tentative tracks that must be seen a few frames running before they count, and coasting
+through short misses (two people merging into one blob, a person fading against the floor).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from edge.door.assignment import assign
+from edge.door.blobs import Detection
+
+Matrix = npt.NDArray[np.float64]
+_F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
+_H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerSettings:
+    """Distances in pixels and times in frames, of the image the tracker sees."""
+
+    gate: float  # how far from its prediction a track may pick up a detection
+    min_hits: int = 3  # detections in a row before a track is confirmed
+    max_misses: int = 12  # frames a confirmed track coasts without a detection
+    spawn_distance: float = 0.0  # no new track this close to a confirmed one
+    position_noise: float = 2.0  # measurement noise, pixels
+    accel_noise: float = 1.0  # process noise: change of velocity per frame, pixels
+
+
+@dataclass(slots=True)
+class Track:
+    id: int
+    state: Matrix  # x, y, vx, vy
+    cov: Matrix
+    hits: int = 1
+    misses: int = 0
+    confirmed: bool = False
+    observed: bool = True  # matched a detection this frame
+    detection: Detection | None = None
+    trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=40))
+
+    @property
+    def position(self) -> tuple[float, float]:
+        return float(self.state[0]), float(self.state[1])
+
+    @property
+    def speed(self) -> float:
+        return math.hypot(float(self.state[2]), float(self.state[3]))
+
+
+class Tracker:
+    def __init__(self, settings: TrackerSettings) -> None:
+        self.settings = settings
+        self.tracks: list[Track] = []
+        self._next_id = 1
+        q = settings.accel_noise**2
+        self._q = np.diag([q / 4, q / 4, q, q])
+        self._r = np.eye(2) * settings.position_noise**2
+
+    def update(self, detections: Sequence[Detection]) -> list[Track]:
+        """Advance every track by one frame with this frame's detections; return the
+        live tracks (tentative ones included)."""
+        for track in self.tracks:
+            track.state = _F @ track.state
+            track.cov = _F @ track.cov @ _F.T + self._q
+            track.observed = False
+            track.detection = None
+        pairs = self._match(detections)
+        matched = {d for _, d in pairs}
+        for t, d in pairs:
+            self._correct(self.tracks[t], detections[d])
+        for track in self.tracks:
+            if not track.observed:
+                track.misses += 1
+        self.tracks = [t for t in self.tracks if self._alive(t)]
+        for index, detection in enumerate(detections):
+            if index not in matched and self._may_spawn(detection):
+                self._spawn(detection)
+        return list(self.tracks)
+
+    def reset(self) -> None:
+        self.tracks = []
+
+    def _match(self, detections: Sequence[Detection]) -> list[tuple[int, int]]:
+        if not self.tracks or not detections:
+            return []
+        predicted = np.array([t.state[:2] for t in self.tracks])
+        points = np.array([(d.x, d.y) for d in detections])
+        distance = np.linalg.norm(predicted[:, None, :] - points[None, :, :], axis=2)
+        # Normalise by each track's own gate, so that the limit is 1 for everyone; confirmed
+        # tracks win ties against tentative ones.
+        gates = np.array([self._gate(t) for t in self.tracks])
+        cost = distance / gates[:, None]
+        cost += np.array([0.0 if t.confirmed else 0.05 for t in self.tracks])[:, None]
+        return assign(cost, 1.0)
+
+    def _gate(self, track: Track) -> float:
+        base = self.settings.gate
+        return base + 0.5 * track.speed + 0.25 * base * min(track.misses, 4)
+
+    def _correct(self, track: Track, detection: Detection) -> None:
+        innovation = np.array([detection.x, detection.y]) - _H @ track.state
+        s = _H @ track.cov @ _H.T + self._r
+        gain = track.cov @ _H.T @ np.linalg.inv(s)
+        track.state = track.state + gain @ innovation
+        track.cov = (np.eye(4) - gain @ _H) @ track.cov
+        track.hits += 1
+        track.misses = 0
+        track.observed = True
+        track.detection = detection
+        track.trail.append(track.position)
+        if track.hits >= self.settings.min_hits:
+            track.confirmed = True
+
+    def _alive(self, track: Track) -> bool:
+        if track.confirmed:
+            return track.misses <= self.settings.max_misses
+        return track.misses == 0
+
+    def _may_spawn(self, detection: Detection) -> bool:
+        limit = self.settings.spawn_distance
+        return not any(
+            t.confirmed and math.dist(t.position, (detection.x, detection.y)) < limit
+            for t in self.tracks
+        )
+
+    def _spawn(self, detection: Detection) -> None:
+        state = np.array([detection.x, detection.y, 0.0, 0.0])
+        speed_prior = (self.settings.gate / 2) ** 2
+        cov = np.diag([self.settings.position_noise**2] * 2 + [speed_prior] * 2)
+        track = Track(self._next_id, state, cov, detection=detection)
+        track.trail.append(track.position)
+        self._next_id += 1
+        self.tracks.append(track)

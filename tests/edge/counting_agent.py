@@ -1,0 +1,103 @@
+"""A synthetic agent for runtime tests: emits `door.crossing` events with sequential ids
+(`c000000001`, …) at a steady rate, so tests can say exactly which events were produced.
+
+With a progress file it appends each sequence number after `emit` returns (the event is
+then durable in the outbox) and resumes after the last one on restart. An event emitted
+just before a SIGKILL but not yet recorded is emitted again with the same id, which the
+service counts once: the produced set is always `1..last recorded`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from edge.runtime.base import EventSink
+from storesense.protocol.events import DoorCrossing
+
+
+def event_id(seq: int) -> str:
+    return f"c{seq:09d}"
+
+
+def seq_of(event_id: str) -> int:
+    return int(event_id[1:])
+
+
+def last_recorded(progress: Path) -> int:
+    """The last sequence number a run recorded (a torn last line is ignored)."""
+    if not progress.exists():
+        return 0
+    last = 0
+    for line in progress.read_text().splitlines():
+        if line.strip().isdigit():
+            last = max(last, int(line))
+    return last
+
+
+class CountingAgent:
+    kind = "door"
+
+    def __init__(
+        self, rate_hz: float = 50.0, progress: Path | None = None, limit: int | None = None
+    ) -> None:
+        self.rate_hz = rate_hz
+        self.progress = progress
+        self.limit = limit  # stop after this many events (None: until stopped)
+        self.applied: list[dict[str, Any]] = []
+        self.emitted = 0
+        self.next_seq = last_recorded(progress) + 1 if progress else 1
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> Self:
+        agent = cls()
+        agent._configure(section)
+        return agent
+
+    def apply_config(self, config: Mapping[str, Any]) -> None:
+        self._configure(config)
+        self.applied.append(dict(config))
+
+    def _configure(self, config: Mapping[str, Any]) -> None:
+        unknown = set(config) - {"rate_hz", "progress", "limit"}
+        if unknown:
+            raise ValueError(f"unknown key `{sorted(unknown)[0]}`")
+        rate = config.get("rate_hz", self.rate_hz)
+        if not isinstance(rate, int | float) or not 0 < rate <= 10_000:
+            raise ValueError(f"key `rate_hz` must be a number in (0, 10000], got {rate!r}")
+        self.rate_hz = float(rate)
+        if "progress" in config:
+            self.progress = Path(config["progress"])
+            self.next_seq = last_recorded(self.progress) + 1
+        if "limit" in config:
+            self.limit = int(config["limit"])
+
+    def run(self, sink: EventSink, stop: threading.Event) -> None:
+        handle = self.progress.open("a", buffering=1) if self.progress else None
+        try:
+            next_at = time.monotonic()
+            while not stop.is_set() and (self.limit is None or self.emitted < self.limit):
+                seq = self.next_seq
+                sink.emit(
+                    [
+                        DoorCrossing(
+                            id=event_id(seq),
+                            ts=int(time.time() * 1000),
+                            direction="in" if seq % 2 else "out",
+                        )
+                    ]
+                )
+                # Durable now: record it (one short write, so a kill cannot tear a number
+                # into another valid number).
+                if handle is not None:
+                    handle.write(f"{seq}\n")
+                self.next_seq = seq + 1
+                self.emitted += 1
+                next_at += 1.0 / self.rate_hz
+                stop.wait(max(0.0, next_at - time.monotonic()))
+        finally:
+            if handle is not None:
+                handle.close()

@@ -1,0 +1,145 @@
+"""AgentRunner against a real Mosquitto: batching, order, outages, status and heartbeat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from edge.runtime.runner import AgentRunner
+from storesense.protocol.decode import MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
+from tests.edge.counting_agent import CountingAgent
+from tests.edge.helpers import (
+    EVENTS,
+    STATUS,
+    Recorder,
+    config_data,
+    edge_config,
+    retained,
+    wait_for,
+    write_toml,
+)
+from tests.servers import Mosquitto
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def recorder(broker: Mosquitto) -> Iterator[Recorder]:
+    recorder = Recorder(broker.port, [EVENTS, STATUS])
+    yield recorder
+    recorder.close()
+
+
+def test_events_arrive_in_order_in_protocol_sized_batches(
+    tmp_path: Path, broker: Mosquitto, recorder: Recorder
+) -> None:
+    agent = CountingAgent(rate_hz=10_000, limit=1500)
+    runner = AgentRunner(edge_config(tmp_path, broker.port), agent)
+    runner.start()
+    try:
+        wait_for(lambda: len(recorder.seqs()) >= 1500, 20, "1500 events at the subscriber")
+        wait_for(lambda: runner.outbox is not None and runner.outbox.depth == 0, 5, "acks")
+    finally:
+        runner.stop()
+    assert recorder.seqs() == list(range(1, 1501))
+    assert max(recorder.batch_sizes) <= MAX_BATCH_EVENTS
+    assert recorder.max_payload < MAX_MESSAGE_BYTES
+
+
+def test_events_emitted_during_an_outage_arrive_after_it(
+    tmp_path: Path, broker: Mosquitto, recorder: Recorder
+) -> None:
+    agent = CountingAgent(rate_hz=200)
+    runner = AgentRunner(edge_config(tmp_path, broker.port), agent)
+    runner.start()
+    try:
+        wait_for(lambda: len(recorder.seqs()) >= 50, 10, "first events")
+        broker.stop()
+        emitted = agent.emitted
+        wait_for(lambda: agent.emitted >= emitted + 200, 10, "events during the outage")
+        assert runner.outbox is not None and runner.outbox.depth >= 150
+        broker.start()
+        wait_for(lambda: len(set(recorder.seqs())) >= agent.emitted - 5, 20, "catch-up")
+    finally:
+        runner.stop()
+    produced = agent.next_seq - 1
+    assert set(recorder.seqs()) == set(range(1, produced + 1))
+
+
+def test_status_on_connect_and_at_stop_carries_outbox_counters(
+    tmp_path: Path, stopped_broker: Mosquitto
+) -> None:
+    """Events emitted while the broker is unreachable, past a cap of 60: the online status
+    sent on connect reports them waiting and the drops; the offline one at stop reports
+    them published."""
+    config = edge_config(tmp_path, stopped_broker.port, heartbeat_s=3600, outbox={"max_events": 60})
+    runner = AgentRunner(config, CountingAgent(rate_hz=10_000, limit=100))
+    runner.start()
+    try:
+        wait_for(lambda: runner.sink is not None and runner.sink.emitted == 100, 10, "emits")
+        stopped_broker.start()
+        assert runner.publisher is not None and runner.publisher.wait_connected(10)
+        wait_for(lambda: runner.outbox is not None and runner.outbox.depth == 0, 10, "drain")
+        online = retained(stopped_broker.port, STATUS)
+    finally:
+        runner.stop()
+    offline = retained(stopped_broker.port, STATUS)
+    assert online["state"] == "online" and online["kind"] == "door" and online["version"]
+    assert (online["outbox_depth"], online["dropped"], online["published"]) == (60, 40, 0)
+    assert offline["state"] == "offline"
+    assert (offline["outbox_depth"], offline["dropped"], offline["published"]) == (0, 40, 60)
+
+
+def test_heartbeat_repeats_status_with_fresh_counters(
+    tmp_path: Path, broker: Mosquitto, recorder: Recorder
+) -> None:
+    runner = AgentRunner(
+        edge_config(tmp_path, broker.port, heartbeat_s=0.3), CountingAgent(limit=10)
+    )
+    runner.start()
+    try:
+        wait_for(
+            lambda: sum(s.get("published") == 10 for s in recorder.statuses()) >= 2,
+            10,
+            "two heartbeats after all events were published",
+        )
+    finally:
+        runner.stop()
+    online = [s for s in recorder.statuses() if s["state"] == "online"]
+    assert len(online) >= 3
+    assert [s["uptime_s"] for s in online] == sorted(s["uptime_s"] for s in online)
+    assert online[-1]["outbox_depth"] == 0 and online[-1]["dropped"] == 0
+
+
+def test_killed_agent_leaves_offline_will(tmp_path: Path, broker: Mosquitto) -> None:
+    data = config_data(tmp_path, broker.port, door={"rate_hz": 20})
+    config_file = write_toml(tmp_path / "agent.toml", data)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.edge.counting_main", str(config_file)],
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _status_state(broker) == "online", 15, "online status")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        wait_for(lambda: _status_state(broker) == "offline", 10, "offline will")
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    will = retained(broker.port, STATUS)
+    assert will["kind"] == "door" and "outbox_depth" not in will
+
+
+def _status_state(broker: Mosquitto) -> str | None:
+    try:
+        return str(retained(broker.port, STATUS, timeout=0.5)["state"])
+    except AssertionError:
+        return None
