@@ -36,6 +36,14 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy (not idle, not waiting for I/O) since boot."""
+    with open("/proc/stat") as handle:
+        ticks = [int(value) for value in handle.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks[:8]) - idle) / _CLOCK_TICKS
+
+
 @dataclass(frozen=True)
 class MetricsSnapshot:
     accepted: float
@@ -144,8 +152,11 @@ class Service:
     log: Path
 
     def cpu_s(self) -> dict[str, float]:
+        """CPU seconds so far of the service, each backend server, and the whole machine."""
         pids = {"service": self.pid, **self.backend_pids}
-        return {name: process_cpu_s(pid) for name, pid in pids.items()}
+        used = {name: process_cpu_s(pid) for name, pid in pids.items()}
+        used["machine"] = machine_busy_s()
+        return used
 
 
 def start_service(

@@ -197,8 +197,15 @@ def collect(conn: Connection, timeout: float) -> PublishResult:
     return result
 
 
-def cpu_pct(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, float]:
-    return {name: 100 * (after[name] - before[name]) / seconds for name in after}
+def cpu_pct(
+    before: dict[str, float], after: dict[str, float], seconds: float, publisher_cpu_s: float
+) -> dict[str, float]:
+    """Each process' CPU use over `seconds` in % of one core; "others" is what the rest of
+    the machine used meanwhile (other work competes for the same cores)."""
+    used = {name: after[name] - before[name] for name in after}
+    used["publisher"] = publisher_cpu_s
+    used["others"] = max(0.0, used.pop("machine") - sum(used.values()))
+    return {name: 100 * value / seconds for name, value in used.items()}
 
 
 # --- the two measurements ----------------------------------------------------------------
@@ -232,7 +239,7 @@ def measure_throughput(
                 row.rejected = int(now_metrics.rejected - base.rejected)
                 if row.accepted >= events:
                     accepted_at = time.monotonic()
-                    row.cpu_pct = cpu_pct(cpu_before, service.cpu_s(), accepted_at - go)
+                    cpu_after = service.cpu_s()
             # Counting points is not free for the store: poll it less often until accepted.
             if stored_at is None and time.monotonic() >= next_points_poll:
                 row.stored = service.points.count() - base_points
@@ -245,7 +252,7 @@ def measure_throughput(
             result = collect(conn, 30)
     first = result.first_publish
     if accepted_at is not None:
-        row.cpu_pct["publisher"] = 100 * result.cpu_s / (accepted_at - go)
+        row.cpu_pct = cpu_pct(cpu_before, cpu_after, accepted_at - go, result.cpu_s)
     row.acked_s = result.all_acked - first
     row.accepted_s = None if accepted_at is None else accepted_at - first
     row.stored_s = None if stored_at is None else stored_at - first
@@ -285,7 +292,7 @@ def measure_latency(
         if after.accepted - before.accepted >= expected and alerted == len(probes):
             break
         time.sleep(POLL_S)
-    cpu = cpu_pct(cpu_before, service.cpu_s(), time.monotonic() - go)
+    cpu = cpu_pct(cpu_before, service.cpu_s(), time.monotonic() - go, result.cpu_s)
     while time.monotonic() < deadline and service.points.count() - base_points < expected:
         time.sleep(POLL_S)
     latencies = sorted(

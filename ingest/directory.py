@@ -1,6 +1,6 @@
-"""Keep the member directory in step with the registry in the state store.
+"""Keep the identity directory in step with the registries in the state store.
 
-The registry version is checked at most every `check_interval_s`; a changed registry is
+Registry versions are checked at most every `check_interval_s`; a changed registry is
 rebuilt off the event loop (large registries take seconds) and swapped in whole.
 """
 
@@ -11,8 +11,12 @@ import logging
 import time
 from collections.abc import Callable
 
-from ingest.identity import MemberDirectory
+from ingest.identity import Directory
 from storesense.backends.state.base import StateStore
+from storesense.registry import stored
+from storesense.registry.members import Member
+from storesense.registry.products import Product
+from storesense.registry.staff import StaffMember
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +31,12 @@ class DirectoryCache:
         self._state = state
         self._interval = check_interval_s
         self._clock = clock
-        self._directory = MemberDirectory([])
-        self._version: int | None = None
+        self._directory = Directory()
+        self._versions: tuple[int, ...] | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def current(self) -> MemberDirectory:
+    async def current(self) -> Directory:
         if self._clock() - self._checked_at >= self._interval:
             await self.refresh()
         return self._directory
@@ -40,13 +44,15 @@ class DirectoryCache:
     async def refresh(self) -> None:
         async with self._lock:
             self._checked_at = self._clock()
-            version = await self._state.members_version()
-            if version == self._version:
+            versions = await stored.versions(self._state)
+            if versions == self._versions:
                 return
-            members = await self._state.members()
-            self._directory = await asyncio.to_thread(MemberDirectory, members)
-            self._version = version
+            members = await stored.load(self._state, Member)
+            staff = await stored.load(self._state, StaffMember)
+            products = await stored.load(self._state, Product)
+            self._directory = await asyncio.to_thread(Directory, members, staff, products)
+            self._versions = versions
             log.info(
-                "member directory loaded version=%d members=%d recognizable=%d",
-                version, len(members), len(self._directory),
+                "directory loaded members=%d recognizable=%d staff=%d products=%d",
+                len(members), len(self._directory.members), len(staff), len(products),
             )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Resolve device identifiers to loyalty members (pure; no I/O).
+"""Resolve device identifiers to members, staff and products (pure; no I/O).
 
 Only members who consented to in-store recognition are resolvable: everyone else stays an
 anonymous visitor. Rotating app IDs resolve through one hash table per 15-minute window,
@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 from storesense.protocol.eid import eid_for_window, parse_app_key, window_of
+from storesense.protocol.sgtin import InvalidSgtin, decode_sgtin96
 from storesense.registry.members import Member
+from storesense.registry.products import Product
+from storesense.registry.staff import StaffMember
 
 # Windows kept built: the live one and its neighbours, plus room for replays of the
 # recent past (outbox catch-up) without rebuilding.
@@ -77,3 +82,53 @@ def normalize_phone(phone: str) -> str:
     stripped = phone.strip()
     digits = "".join(ch for ch in stripped if ch.isdigit())
     return ("+" if stripped.startswith("+") else "") + digits
+
+
+@dataclass(frozen=True, slots=True)
+class TagIdentity:
+    """What an RFID EPC is: a member's card, a staff badge, a garment, or unknown."""
+
+    kind: Literal["member", "staff", "garment", "unknown"]
+    member: Member | None = None
+    staff: StaffMember | None = None
+    gtin: str | None = None
+    product: Product | None = None
+
+
+class Directory:
+    """Every identifier the service can resolve, over one snapshot of the registries."""
+
+    def __init__(
+        self,
+        members: Iterable[Member] = (),
+        staff: Iterable[StaffMember] = (),
+        products: Iterable[Product] = (),
+    ) -> None:
+        self.members = MemberDirectory(members)
+        self._staff_by_epc: dict[str, StaffMember] = {}
+        self._staff_by_beacon: dict[str, StaffMember] = {}
+        for person in staff:
+            for epc in person.badge_epcs:
+                self._staff_by_epc[epc] = person
+            for beacon in person.beacons:
+                self._staff_by_beacon[beacon] = person
+        self._products = {product.gtin: product for product in products}
+
+    def tag(self, epc: str) -> TagIdentity:
+        member = self.members.by_card(epc)
+        if member is not None:
+            return TagIdentity("member", member=member)
+        staff = self._staff_by_epc.get(epc)
+        if staff is not None:
+            return TagIdentity("staff", staff=staff)
+        try:
+            gtin = decode_sgtin96(epc).gtin
+        except InvalidSgtin:
+            return TagIdentity("unknown")
+        return TagIdentity("garment", gtin=gtin, product=self._products.get(gtin))
+
+    def staff_beacon(self, beacon: str) -> StaffMember | None:
+        return self._staff_by_beacon.get(beacon)
+
+    def product(self, gtin: str) -> Product | None:
+        return self._products.get(gtin)

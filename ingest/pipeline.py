@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.directory import DirectoryCache
-from ingest.identity import MemberDirectory
+from ingest.identity import Directory
 from ingest.metrics import IngestMetrics
 from ingest.points import event_point
 from rules.member_arrived import MemberArrivedParams, MemberSighting, SightingSource, member_arrived
@@ -188,25 +188,25 @@ class Pipeline:
 
 
 def _recognize(
-    accepted: AcceptedEvent, directory: MemberDirectory
+    accepted: AcceptedEvent, directory: Directory
 ) -> tuple[Member, SightingSource, str | None] | None:
     event = accepted.event
     member: Member | None = None
     if isinstance(event, BeaconSighting):
         if event.is_app_id:
-            member = directory.by_app_id(event.beacon, event.ts_ms)
+            member = directory.members.by_app_id(event.beacon, event.ts_ms)
         return (member, "app", event.zone) if member else None
     if isinstance(event, RfidTag):
         if event.action == "enter":
-            member = directory.by_card(event.epc)
+            member = directory.members.by_card(event.epc)
         return (member, "card", event.zone) if member else None
     if isinstance(event, PosSale) and event.member is not None:
         ref = event.member
         if ref.card is not None:
-            member = directory.by_card(ref.card)
+            member = directory.members.by_card(ref.card)
         elif ref.phone is not None:
-            member = directory.by_phone(ref.phone)
+            member = directory.members.by_phone(ref.phone)
         elif ref.id is not None:
-            member = directory.by_id(ref.id)
+            member = directory.members.by_id(ref.id)
         return (member, "sale", None) if member else None
     return None

@@ -60,14 +60,23 @@ async def _consume(
 ) -> None:
     endpoint = settings.broker.endpoint()
     group = settings.ingest.shared_group
+    # A fixed client id gets a persistent session: the broker keeps what arrives while this
+    # worker is down and redelivers what it had not acknowledged.
+    persistent = settings.ingest.client_id is not None
+    identifier = settings.ingest.client_id or client_id(settings, "ingest")
     delay = 0.5
     while True:
         try:
-            async with mqtt_client(endpoint, client_id(settings, "ingest")) as client:
+            client = mqtt_client(endpoint, identifier, clean=not persistent)
+            # Acknowledge a message only once it is processed, so a worker killed mid-way
+            # gets it again (replays are dropped by the dedupe). aiomqtt does not expose
+            # this paho setting, hence the private attribute.
+            client._client.manual_ack_set(True)
+            async with client:
                 link.attach(client)
-                await client.subscribe(
-                    [(topics.all_events(group), 1), (topics.all_status(group), 1)]
-                )
+                # Status is retained, and shared subscriptions get no retained messages:
+                # every worker follows all status topics (updates are idempotent).
+                await client.subscribe([(topics.all_events(group), 1), (topics.all_status(), 1)])
                 log.info(
                     "ingest subscribed broker=%s:%d topics=%s",
                     endpoint.host, endpoint.port, topics.all_events(group),
@@ -79,6 +88,8 @@ async def _consume(
                     payload = message.payload
                     data = payload if isinstance(payload, bytes) else str(payload).encode()
                     await _handle_until_done(pipeline, str(message.topic), data, metrics)
+                    if message.qos > 0:
+                        client._client.ack(message.mid, message.qos)
         except aiomqtt.MqttError as exc:
             log.warning(
                 "broker connection lost broker=%s:%d error=%s retry_in=%.1fs",

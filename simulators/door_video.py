@@ -26,7 +26,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from simulators.door_video_actors import Actor
+from simulators.door_video_actors import Actor, Build, Walk
 from simulators.door_video_camera import Camera, angled, overhead
 from simulators.door_video_scenarios import PLANNERS, SCENARIOS, Layout
 from simulators.door_video_scene import (
@@ -248,12 +248,13 @@ def write_video(clip: DoorClip, path: Path, fourcc: str = "MJPG") -> None:
 
 
 def person_mask(clip: DoorClip, x: float, y: float) -> npt.NDArray[np.uint8]:
-    """Where a typical adult standing at (x, y) appears in the image (255 inside)."""
-    from simulators.door_video_actors import Build, Stand
+    """Where a typical adult walking across the threshold at (x, y) appears in the image
+    (255 inside), in mid-stride."""
 
-    figure = Actor(Build(top=(255, 255, 255)), (x, y), [Stand(1.0)], 0.0)
+    figure = Actor(Build(top=(255, 255, 255)), (x - 0.01, y), [Walk((x + 0.01, y), 0.01)], 0.0)
+    stride = 0.25 / figure.build.stride_hz  # a quarter stride in: legs and arms apart
     canvas = np.zeros((clip.camera.height, clip.camera.width, 3), np.float32)
-    paint_bodies(canvas, clip.camera, figure.parts_at(0.5))
+    paint_bodies(canvas, clip.camera, figure.parts_at(stride))
     return (canvas[..., 2] > 100).astype(np.uint8) * 255
 
 
@@ -276,8 +277,8 @@ def installer_settings(clip: DoorClip) -> dict[str, Any]:
     offset = ((inside[0] - outside[0]) * -dy + (inside[1] - outside[1]) * dx) / norm
     perspective = 1.0  # overhead: people shrink towards every edge, not one way
     if clip.spec.view == "angled":
-        far, near = centroid(0.0, -2.0), centroid(0.0, 0.6)
-        slope = math.log(near[2] / far[2]) / max(near[1] - far[1], 1.0)
+        far = centroid(0.0, -2.0)
+        slope = math.log(here[2] / far[2]) / max(here[1] - far[1], 1.0)
         perspective = math.exp(slope * clip.camera.height)
     return {
         "line": [[round(left[0]), round(left[1])], [round(right[0]), round(right[1])]],

@@ -131,7 +131,12 @@ class IngestSettings(BaseModel):
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_batch_events: int = Field(default=500, ge=1, le=10_000)
     shared_group: str | None = Field(
-        default=None, description="MQTT 5 shared-subscription group; unset = plain subscription"
+        default=None, description="MQTT shared-subscription group; unset = plain subscription"
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="fixed MQTT client id = persistent session (broker keeps messages while "
+        "the worker is down); unset = a fresh id and a clean session",
     )
 
 

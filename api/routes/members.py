@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from api.context import ApiContext, get_context
+from storesense.registry import stored
 from storesense.registry.members import COLUMNS, MemberImportError, parse_members_csv
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
@@ -43,7 +44,7 @@ async def import_members(
         raise HTTPException(
             422, {"message": str(exc).splitlines()[0], "problems": exc.problems}
         ) from None
-    version = await context.state.put_members(members)
+    version = await stored.save(context.state, members)
     return ImportResult(
         imported=len(members),
         consenting=sum(member.consent for member in members),

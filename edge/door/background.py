@@ -1,7 +1,7 @@
 """Background subtraction: which pixels of a frame are something in front of the floor.
 
-`RunningAverage` is ours: a per-pixel mean and variance, with a lighting gain estimated in
-blocks (so that clouds outside and lights switching inside are not mistaken for people),
+`RunningAverage` is ours: a per-pixel mean and variance, with a lighting gain estimated
+locally (so that clouds outside and lights switching inside are not mistaken for people),
 shadows told apart by colour (darker but the same hue), and a `freeze` mask so that a person
 standing still in the doorway is not learned into the background. `Mog2` and `Knn` wrap
 OpenCV's subtractors (shadow pixels dropped) for comparison; `make_background` picks one.
@@ -46,7 +46,7 @@ class RunningAverage:
         warmup_s: float = 1.0,
         shadow_ratio: tuple[float, float] = (0.35, 0.95),
         shadow_chroma: float = 0.06,
-        blocks: tuple[int, int] = (8, 6),
+        cell: int = 16,
     ) -> None:
         self._threshold = np.float32(threshold)
         self._alpha = np.float32(1.0 - math.exp(-1.0 / (fps * learn_s)))
@@ -54,10 +54,9 @@ class RunningAverage:
         self._warmup = max(1, round(fps * warmup_s))
         self._shadow_ratio = shadow_ratio
         self._shadow_chroma = np.float32(shadow_chroma)
-        self._blocks = blocks
+        self._cell = cell
         self._mean: FloatArray | None = None
         self._var: FloatArray | None = None
-        self._last_fg: Mask | None = None
         self._seen = 0
         self._min_var = np.float32(3 * 2.0**2)  # 2 grey levels per channel
 
@@ -67,8 +66,7 @@ class RunningAverage:
             self._mean = image.copy()
             self._var = np.full(image.shape[:2], self._min_var * 4, np.float32)
             self._seen = 1
-            self._last_fg = np.zeros(image.shape[:2], np.uint8)
-            return self._last_fg.copy()
+            return np.zeros(image.shape[:2], np.uint8)
         self._seen += 1
         mean, var = self._mean, self._var
         corrected = image / self._gain(image, mean)[..., None]
@@ -88,31 +86,19 @@ class RunningAverage:
         mean += diff * alpha_map[..., None]
         var += (np.minimum(dist2, var * 25) - var) * alpha_map
         np.maximum(var, self._min_var, out=var)
-        self._last_fg = fg
         return fg
 
     def _gain(self, image: FloatArray, mean: FloatArray) -> FloatArray:
-        """Per-pixel lighting gain of this frame against the background, from the median
-        brightness ratio in each block over pixels that were background last frame."""
+        """Per-pixel lighting gain of this frame against the background: the brightness
+        ratio averaged over cells of `cell` pixels, then the median over 5x5 cells, so that
+        a person (a few cells) does not move it but clouds or a light switched are followed."""
         h, w = image.shape[:2]
-        bx, by = self._blocks
-        lum = image.sum(axis=2) + 3.0
-        ref = mean.sum(axis=2) + 3.0
-        ratio = lum / ref
-        usable = self._last_fg == 0 if self._last_fg is not None else np.ones((h, w), bool)
-        sample = ratio[::2, ::2]
-        ok = usable[::2, ::2]
-        overall = float(np.median(sample[ok])) if ok.any() else 1.0
-        ys = np.linspace(0, sample.shape[0], by + 1).astype(int)
-        xs = np.linspace(0, sample.shape[1], bx + 1).astype(int)
-        grid = np.full((by, bx), overall, np.float32)
-        for j in range(by):
-            for i in range(bx):
-                cell = sample[ys[j] : ys[j + 1], xs[i] : xs[i + 1]]
-                keep = ok[ys[j] : ys[j + 1], xs[i] : xs[i + 1]]
-                if keep.sum() > cell.size // 3:
-                    grid[j, i] = np.median(cell[keep])
-        return np.asarray(cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+        ratio = (image.sum(axis=2) + 3.0) / (mean.sum(axis=2) + 3.0)
+        cells = cv2.resize(
+            ratio, (max(5, w // self._cell), max(5, h // self._cell)), interpolation=cv2.INTER_AREA
+        )
+        smooth = cv2.medianBlur(np.asarray(cells, np.float32), 5)
+        return np.asarray(cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
     def _shadow(self, image: FloatArray, mean: FloatArray, candidate: npt.NDArray[np.bool_]) -> (
         npt.NDArray[np.bool_]

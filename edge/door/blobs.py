@@ -9,6 +9,7 @@ image row (constant for an overhead camera, growing towards the bottom of an ang
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,7 +58,8 @@ class PersonSize:
 class BlobSettings:
     size: PersonSize
     min_area_ratio: float = 0.35  # blobs smaller than this share of a person are ignored
-    split_ratio: float = 1.55  # a blob this many people's area or more holds two, and so on
+    split_ratio: float = 1.7  # a blob this many people's area or more holds two, and so on
+    share_ratio: float = 0.55  # a merged blob must have this much area per tracked person
     anchor: Anchor = "centroid"
 
 
@@ -69,29 +71,51 @@ def clean(mask: Mask, size: PersonSize) -> Mask:
 
 
 def people_in(area: float, expected: float, split_ratio: float) -> int:
-    """How many people a blob of `area` holds when one person is `expected`."""
+    """How many people a blob of `area` holds by its size, when one person is `expected`."""
     if area < split_ratio * expected:
         return 1
-    return min(_MAX_PEOPLE_PER_BLOB, max(2, math.floor(area / expected + 0.3)))
+    return min(_MAX_PEOPLE_PER_BLOB, max(2, math.floor(area / expected + 0.25)))
 
 
-def detect(mask: Mask, settings: BlobSettings) -> list[Detection]:
-    """Detections in a cleaned foreground mask."""
+def detect(
+    mask: Mask,
+    settings: BlobSettings,
+    seeds: Sequence[tuple[float, float]] = (),
+    keep: Callable[[float, float], bool] | None = None,
+) -> list[Detection]:
+    """Detections in a cleaned foreground mask.
+
+    `seeds` are where tracked people are expected now: a blob holding several of them (two
+    people who walked into each other) is split between them, if it is big enough for that
+    many. `keep(x, y)` may reject blobs by where they are (outside the counting zone).
+    """
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    seeds_by_label: dict[int, list[tuple[float, float]]] = {}
+    h, w = mask.shape[:2]
+    for sx, sy in seeds:
+        ix, iy = int(sx), int(sy)
+        if 0 <= ix < w and 0 <= iy < h and labels[iy, ix] > 0:
+            seeds_by_label.setdefault(int(labels[iy, ix]), []).append((sx, sy))
     found: list[Detection] = []
     for label in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[label])
-        cy = float(centroids[label][1])
+        x, y, bw, bh, area = (int(v) for v in stats[label])
+        cx, cy = (float(v) for v in centroids[label])
+        if keep is not None and not keep(cx, cy):
+            continue
         expected = settings.size.at(cy)
         if area < settings.min_area_ratio * expected:
             continue
-        n = people_in(area, expected, settings.split_ratio)
-        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+        by_size = people_in(area, expected, settings.split_ratio)
+        inside = seeds_by_label.get(label, [])
+        by_tracks = min(len(inside), math.floor(area / (settings.share_ratio * expected)))
+        n = max(by_size, by_tracks)
+        ys, xs = np.nonzero(labels[y : y + bh, x : x + bw] == label)
         points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
         if n == 1:
             found.append(_detection(points, settings.anchor, False))
             continue
-        for group in _split(points, n):
+        start = inside if len(inside) == n else None
+        for group in _split(points, n, start):
             if len(group) >= settings.min_area_ratio * expected * 0.5:
                 found.append(_detection(group, settings.anchor, True))
     return found
@@ -106,16 +130,22 @@ def _detection(points: npt.NDArray[np.float32], anchor: Anchor, shared: bool) ->
     return Detection(cx, cy, float(len(points)), box, shared)
 
 
-def _split(points: npt.NDArray[np.float32], n: int, rounds: int = 8) -> list[npt.NDArray[np.float32]]:
-    """k-means into `n` groups, seeded at quantiles along the blob's main axis."""
-    centre = points.mean(axis=0)
-    centred = points - centre
-    cov = centred.T @ centred / len(points)
-    _, vectors = np.linalg.eigh(cov)
-    axis = vectors[:, -1]
-    position = centred @ axis
-    quantiles = np.quantile(position, (np.arange(n) + 0.5) / n)
-    centres = centre + quantiles[:, None] * axis[None, :]
+def _split(
+    points: npt.NDArray[np.float32],
+    n: int,
+    start: Sequence[tuple[float, float]] | None = None,
+    rounds: int = 8,
+) -> list[npt.NDArray[np.float32]]:
+    """k-means into `n` groups, seeded at `start` or at quantiles along the main axis."""
+    if start is not None:
+        centres = np.array(start, np.float64)
+    else:
+        centre = points.mean(axis=0)
+        centred = points - centre
+        _, vectors = np.linalg.eigh(centred.T @ centred / len(points))
+        axis = vectors[:, -1]
+        quantiles = np.quantile(centred @ axis, (np.arange(n) + 0.5) / n)
+        centres = centre + quantiles[:, None] * axis[None, :]
     labels = np.zeros(len(points), np.int64)
     for _ in range(rounds):
         d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)

@@ -35,6 +35,7 @@ class CounterSettings:
     downscale: int = 2
     background: BackgroundKind = "average"
     coast_s: float = 0.8  # how long a track survives without a detection
+    zone: float | None = None  # only blobs this close to the line count; default 3 bands
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +49,15 @@ class Crossing:
 
 @dataclass(frozen=True, slots=True)
 class FrameResult:
-    """What the counter saw in one frame (for annotation); coordinates are full-frame."""
+    """What the counter saw in one frame (for annotation). Crossings and detections are in
+    full-frame pixels; tracks and the cleaned foreground mask are at the working size, which
+    is the full frame divided by `downscale`."""
 
     crossings: list[Crossing]
     detections: list[Detection]
     tracks: list[Track]
-    mask: npt.NDArray[np.uint8]  # cleaned foreground, at the working size
+    mask: npt.NDArray[np.uint8]
+    downscale: int
 
 
 class DoorCounter:
@@ -94,6 +98,7 @@ class DoorCounter:
         self._line = self.line.scaled(scale)
         self._size_args = (s.person_area * scale * scale, (s.line[0][1] + s.line[1][1]) / 2 * scale)
         width = (s.person_area * scale * scale * 1.6) ** 0.5
+        self._zone = (s.zone if s.zone is not None else 3 * s.band) * scale
         previous = getattr(self, "_tracker", None)
         self._tracker = Tracker(
             TrackerSettings(
@@ -105,6 +110,13 @@ class DoorCounter:
         if previous is not None:
             self._tracker.tracks = previous.tracks
             self._tracker._next_id = previous._next_id
+
+    def _in_zone(self, x: float, y: float) -> bool:
+        line = self._line
+        margin = self._zone / line.length
+        return abs(line.signed_distance((x, y))) <= self._zone and (
+            -margin <= line.along((x, y)) <= 1.0 + margin
+        )
 
     def _prepare(self, frame: Image) -> Image:
         h, w = frame.shape[:2]
@@ -123,17 +135,20 @@ class DoorCounter:
         area, row = self._size_args
         size = PersonSize(area, row, self._shape[0], self.settings.perspective)
         blob_settings = BlobSettings(
-            size, self.settings.min_area_ratio, self.settings.split_ratio, self.settings.anchor
+            size,
+            min_area_ratio=self.settings.min_area_ratio,
+            split_ratio=self.settings.split_ratio,
+            anchor=self.settings.anchor,
         )
         foreground = self._background.apply(small, self._freeze(small.shape[:2]))
         mask = clean(foreground, size)
-        detections = detect(mask, blob_settings)
+        seeds = self._tracker.predict()
+        detections = detect(mask, blob_settings, seeds, self._in_zone)
         tracks = self._tracker.update(detections)
         crossings = self._count(tracks)
         unscale = 1.0 / self._scale
-        return FrameResult(
-            crossings, [_scaled(d, unscale) for d in detections], tracks, mask
-        )
+        detections = [_scaled(d, unscale) for d in detections]
+        return FrameResult(crossings, detections, tracks, mask, self.settings.downscale)
 
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
         """Where people are (confirmed tracks' last boxes, grown a little): not background."""

@@ -64,14 +64,18 @@ class Tracker:
         self._q = np.diag([q / 4, q / 4, q, q])
         self._r = np.eye(2) * settings.position_noise**2
 
-    def update(self, detections: Sequence[Detection]) -> list[Track]:
-        """Advance every track by one frame with this frame's detections; return the
-        live tracks (tentative ones included)."""
+    def predict(self) -> list[tuple[float, float]]:
+        """Move every track one frame ahead; return where the confirmed ones should be."""
         for track in self.tracks:
             track.state = _F @ track.state
             track.cov = _F @ track.cov @ _F.T + self._q
             track.observed = False
             track.detection = None
+        return [t.position for t in self.tracks if t.confirmed]
+
+    def update(self, detections: Sequence[Detection]) -> list[Track]:
+        """Match this frame's detections to the predicted tracks (call `predict` first);
+        return the live tracks, tentative ones included."""
         pairs = self._match(detections)
         matched = {d for _, d in pairs}
         for t, d in pairs:
@@ -84,6 +88,11 @@ class Tracker:
             if index not in matched and self._may_spawn(detection):
                 self._spawn(detection)
         return list(self.tracks)
+
+    def step(self, detections: Sequence[Detection]) -> list[Track]:
+        """`predict` then `update`."""
+        self.predict()
+        return self.update(detections)
 
     def reset(self) -> None:
         self.tracks = []

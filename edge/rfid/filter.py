@@ -16,9 +16,11 @@ Pure: plain values in and out, no clock, no I/O. Policy, per tag:
   (then, on a tie, the higher strength).
 - Switch: a tag in zone A moves to an eligible zone B when strength(B) exceeds strength(A)
   by more than `switch_margin_db`: a leave from A and an enter into B, same timestamp.
-- Leave: a tag leaves its zone once that zone has not read it for `leave_after_ms`.
+- Leave: a tag leaves its zone once that zone has not read it for `leave_after_ms`; the
+  zone's window is cleared, so coming back takes `min_reads` new reads.
 
-Time is the newest read timestamp, or `tick(now_ms)` when no reads arrive. A read older
+Time is the newest read timestamp (of any read, even one ignored), or `tick(now_ms)` when
+no reads arrive. A read older
 than that clock is counted at the clock when it is at most `max_late_ms` late, and dropped
 (counted) otherwise, so the output never goes back in time. Changes carry the time the
 filter decided: an enter at the read that made the zone eligible, a leave at the zone's
@@ -223,15 +225,6 @@ class PresenceFilter:
         self, ts: int, epc: str, antenna: int, rssi: float | None, out: list[PresenceChange]
     ) -> None:
         self.stats.reads += 1
-        route = self._routes.get(antenna)
-        if route is None:
-            self.stats.unmapped += 1
-            return
-        zone, min_reads, window, leave_after, min_rssi = route
-        level = NO_RSSI_DBM if rssi is None else rssi
-        if min_rssi is not None and level < min_rssi:
-            self.stats.weak += 1
-            return
         if ts > self._clock:
             if self._heap and self._heap[0][0] <= ts:
                 self._expire(ts, out)
@@ -241,6 +234,15 @@ class PresenceFilter:
                 self.stats.late += 1
                 return
             ts = self._clock
+        route = self._routes.get(antenna)
+        if route is None:
+            self.stats.unmapped += 1
+            return
+        zone, min_reads, window, leave_after, min_rssi = route
+        level = NO_RSSI_DBM if rssi is None else rssi
+        if min_rssi is not None and level < min_rssi:
+            self.stats.weak += 1
+            return
 
         tag = self._tags.get(epc)
         if tag is None:

@@ -272,8 +272,12 @@ class LlrpSource:
     def _disconnect(self, reader: Any) -> None:
         self.disconnects += 1
         if reader.is_alive():
-            try:  # politely: delete our AccessSpecs and ROSpecs, then close
-                reader.disconnect(timeout=min(2.0, self.connect_timeout_s))
+            # Politely: delete our AccessSpecs and ROSpecs, then close. Best effort: sllurp
+            # sends DELETE_ACCESSSPEC before registering for its response, so a reader that
+            # answers within microseconds can leave it waiting; then we close after the timeout
+            # (the next connection deletes leftover ROSpecs: reset_on_connect).
+            try:
+                reader.disconnect(timeout=min(1.0, self.connect_timeout_s))
             except Exception as exc:
                 log.info("llrp polite disconnect failed host=%s error=%r", self.host, exc)
         with contextlib.suppress(OSError):

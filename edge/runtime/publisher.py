@@ -200,6 +200,7 @@ class Publisher:
             return False
         self._window[info.mid] = [entry.seq for entry in entries]
         self._cursor = entries[-1].seq
+        self._outbox.ack([e.seq for e in entries])
         return True
 
     def _take_acks(self) -> None:

@@ -17,6 +17,7 @@ from storesense.cli.simulate import add_simulation_options, simulation_overrides
 from storesense.mqtt import client_id, mqtt_client
 from storesense.protocol.alerts import decode_alert
 from storesense.protocol.topics import Topics
+from storesense.registry import stored
 from storesense.registry.members import parse_members_csv
 from storesense.settings import Settings
 from storesense.stack import RunningStack, running_stack
@@ -52,7 +53,7 @@ async def demo(args: argparse.Namespace, settings: Settings) -> None:
     stop = stop_event()
     async with running_stack(settings) as stack:
         members = parse_members_csv(members_csv.read_text(encoding="utf-8"), str(members_csv))
-        await stack.state.put_members(members)
+        await stored.save(stack.state, members)
         print(
             f"storesense demo: store {options.store!r}, {len(members)} members loaded "
             f"from {members_csv}\n"

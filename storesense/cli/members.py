@@ -10,7 +10,8 @@ import httpx
 
 from storesense.backends.state.redis import RedisState
 from storesense.errors import BackendUnavailable, ConfigError
-from storesense.registry.members import COLUMNS, parse_members_csv
+from storesense.registry import stored
+from storesense.registry.members import COLUMNS, Member, parse_members_csv
 from storesense.settings import Settings
 
 
@@ -58,11 +59,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _write_redis(settings: Settings, members: list) -> int:  # type: ignore[type-arg]
+async def _write_redis(settings: Settings, members: list[Member]) -> int:
     assert settings.state.redis_url is not None
     state = RedisState(settings.state.redis_url, prefix=settings.state.key_prefix)
     try:
-        return await state.put_members(members)
+        return await stored.save(state, members)
     finally:
         await state.close()
 

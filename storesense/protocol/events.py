@@ -25,7 +25,7 @@ Gtin14 = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{14}$")]
 _MIN_PLAUSIBLE_MS = 100_000_000_000
 _MAX_PLAUSIBLE_MS = 7_258_118_400_000  # year 2200
 
-_BEACON = re.compile(
+BEACON_PATTERN = _BEACON = re.compile(
     r"(?P<eid>[0-9a-f]{16})"
     r"|ibeacon:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r":(?P<major>[0-9]{1,5}):(?P<minor>[0-9]{1,5})"

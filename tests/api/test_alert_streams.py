@@ -14,6 +14,8 @@ import pytest
 import websockets
 
 from storesense.protocol.alerts import Alert, encode_alert
+from storesense.registry import stored
+from storesense.registry.members import Member
 from storesense.stack import RunningStack, running_stack
 from tests.e2e.helpers import publish, stack_settings
 
@@ -92,7 +94,7 @@ async def test_member_import_over_the_api_is_all_or_nothing(stack: RunningStack)
     assert bad.status_code == 422
     assert "line 3, column `consent`" in bad.json()["detail"]["problems"][0]
     assert good.json() == {"imported": 2, "consenting": 1, "registry_version": 1}
-    assert {m.member_id for m in await stack.state.members()} == {"m1", "m2"}
+    assert {m.member_id for m in await stored.load(stack.state, Member)} == {"m1", "m2"}
 
 
 async def test_events_over_http_reach_ingest_and_bad_ones_are_named(stack: RunningStack) -> None:

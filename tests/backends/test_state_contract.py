@@ -13,6 +13,7 @@ from storesense.backends.state.memory import MemoryState
 from storesense.backends.state.redis import RedisState
 from storesense.errors import BackendUnavailable
 from storesense.protocol.alerts import Alert
+from storesense.registry import stored
 from storesense.registry.members import Member
 from tests.servers import Redis, free_port
 
@@ -64,17 +65,24 @@ async def test_devices_are_listed_per_store_and_replaced(state: StateStore) -> N
     assert len(await state.devices()) == 2
 
 
-async def test_member_registry_upserts_and_versions(state: StateStore) -> None:
-    version0 = await state.members_version()
-    a = Member(member_id="m1", name="Li Na", consent=True, card_epcs=("e2" * 12,))
-    version1 = await state.put_members([a, Member(member_id="m2", name="Bo")])
-    version2 = await state.put_members([Member(member_id="m1", name="Li Na", tier="gold")])
-    assert version0 < version1 < version2
-    assert await state.members_version() == version2
-    assert {m.member_id for m in await state.members()} == {"m1", "m2"}
-    updated = await state.member("m1")
-    assert updated is not None and updated.tier == "gold"
-    assert await state.member("nobody") is None
+async def test_registry_records_upsert_and_version_per_kind(state: StateStore) -> None:
+    assert await state.records_version("members") == 0
+    v1 = await state.put_records("members", {"m1": b"one", "m2": b"two"})
+    v2 = await state.put_records("members", {"m1": b"uno"})
+    await state.put_records("staff", {"s1": b"badge"})
+    assert 0 < v1 < v2 == await state.records_version("members")
+    assert await state.records("members") == {"m1": b"uno", "m2": b"two"}
+    assert await state.record("members", "m1") == b"uno"
+    assert await state.record("members", "nobody") is None
+    assert await state.records("staff") == {"s1": b"badge"}
+    assert await state.records_version("staff") == 1
+
+
+async def test_typed_registry_round_trip(state: StateStore) -> None:
+    member = Member(member_id="m1", name="Li Na", consent=True, card_epcs=("e2" * 12,))
+    await stored.save(state, [member, Member(member_id="m2", name="Bo")])
+    assert await stored.load_one(state, Member, "m1") == member
+    assert len(await stored.load(state, Member)) == 2
 
 
 async def test_presence_starts_a_visit_once_and_again_after_the_gap(state: StateStore) -> None:
@@ -120,3 +128,31 @@ async def test_redis_down_is_backend_unavailable() -> None:
     with pytest.raises(BackendUnavailable, match="unreachable"):
         await state.claim_events([("s", "d", "e")], ttl_s=60)
     await state.close()
+
+
+def _increment(old: bytes | None) -> tuple[bytes | None, int]:
+    value = int(old or b"0") + 1
+    return str(value).encode(), value
+
+
+async def test_update_is_atomic_under_concurrency(state: StateStore) -> None:
+    results = await asyncio.gather(*(state.update("counter", _increment) for _ in range(25)))
+    assert sorted(results) == list(range(1, 26))
+    assert await state.get("counter") == b"25"
+
+
+async def test_update_can_delete_and_scan_lists_by_prefix(state: StateStore) -> None:
+    await state.update("room:s1:a", lambda _: (b"A", None))
+    await state.update("room:s1:b", lambda _: (b"B", None))
+    await state.update("room:s2:c", lambda _: (b"C", None))
+    assert await state.scan("room:s1:") == [("room:s1:a", b"A"), ("room:s1:b", b"B")]
+    await state.update("room:s1:a", lambda _: (None, None))
+    assert await state.get("room:s1:a") is None
+    assert [key for key, _ in await state.scan("room:")] == ["room:s1:b", "room:s2:c"]
+
+
+async def test_update_ttl_expires_documents(state: StateStore) -> None:
+    await state.update("short", lambda _: (b"x", None), ttl_s=1)
+    assert await state.get("short") == b"x"
+    await asyncio.sleep(1.3)
+    assert await state.get("short") is None

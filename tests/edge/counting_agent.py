@@ -27,6 +27,12 @@ def seq_of(event_id: str) -> int:
     return int(event_id[1:])
 
 
+def door_event(seq: int) -> DoorCrossing:
+    return DoorCrossing(
+        id=event_id(seq), ts=int(time.time() * 1000), direction="in" if seq % 2 else "out"
+    )
+
+
 def last_recorded(progress: Path) -> int:
     """The last sequence number a run recorded (a torn last line is ignored)."""
     if not progress.exists():
@@ -81,15 +87,7 @@ class CountingAgent:
             next_at = time.monotonic()
             while not stop.is_set() and (self.limit is None or self.emitted < self.limit):
                 seq = self.next_seq
-                sink.emit(
-                    [
-                        DoorCrossing(
-                            id=event_id(seq),
-                            ts=int(time.time() * 1000),
-                            direction="in" if seq % 2 else "out",
-                        )
-                    ]
-                )
+                sink.emit([door_event(seq)])
                 # Durable now: record it (one short write, so a kill cannot tear a number
                 # into another valid number).
                 if handle is not None:

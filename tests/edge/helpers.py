@@ -82,6 +82,7 @@ class Recorder:
         self.event_ids: list[str] = []
         self.batch_sizes: list[int] = []
         self.max_payload = 0
+        self.payload_sizes: list[int] = []
         self._topics = topics
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
@@ -113,6 +114,7 @@ class Recorder:
                 self.batch_sizes.append(len(events))
                 self.max_payload = max(self.max_payload, len(payload))
                 self.event_ids.extend(event["id"] for event in events)
+                self.payload_sizes.append(len(payload))
 
     def seqs(self) -> list[int]:
         with self._lock:

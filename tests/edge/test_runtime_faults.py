@@ -152,7 +152,8 @@ def test_ingest_stores_every_produced_event_once_across_an_agent_sigkill(
         produced = agent.produced()
 
         def stored() -> int:
-            return asyncio.run(_count(data_dir / "timeseries.sqlite"))
+            path = data_dir / "timeseries.sqlite"
+            return asyncio.run(_count(path)) if path.exists() else 0
 
         wait_for(lambda: stored() >= produced, 20, f"{produced} events stored")
         time.sleep(1.0)  # late duplicates, if dedupe failed, would land by now
@@ -168,8 +169,6 @@ def test_ingest_stores_every_produced_event_once_across_an_agent_sigkill(
 
 
 async def _count(path: Path) -> int:
-    if not path.exists():
-        return 0
     series = SQLiteTimeSeries(path)
     try:
         return await series.count("door_crossing", start_ns=0, end_ns=2**62)

@@ -23,6 +23,7 @@ from storesense.backends.timeseries.sqlite import SQLiteTimeSeries
 from storesense.protocol.alerts import Alert
 from storesense.protocol.eid import eid_at
 from storesense.protocol.topics import Topics
+from storesense.registry import stored
 from storesense.registry.members import Member
 from storesense.settings import IngestSettings
 
@@ -63,7 +64,8 @@ class Harness:
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     state = MemoryState()
-    await state.put_members(
+    await stored.save(
+        state,
         [
             Member(member_id="m1", name="Li Na", tier="gold", consent=True, app_key=KEY.hex(),
                    card_epcs=(CARD,), phone="+8613800138000"),

@@ -40,7 +40,9 @@ def test_first_sighting_of_a_visit_raises_one_alert_with_the_member() -> None:
     ],
     ids=["same-visit", "no-consent", "tier-filtered", "no-tier-filtered", "stale-replay"],
 )
-def test_no_alert_when_it_should_not_fire(case: MemberSighting, params: MemberArrivedParams) -> None:
+def test_no_alert_when_it_should_not_fire(
+    case: MemberSighting, params: MemberArrivedParams
+) -> None:
     assert member_arrived(case, params, NOW) is None
 
 

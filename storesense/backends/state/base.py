@@ -7,15 +7,20 @@ Redis command or one Lua script).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
 from storesense.protocol.alerts import Alert
-from storesense.registry.members import Member
 
 EventKey = tuple[str, str, str]  # (store, device, event id)
+T = TypeVar("T")
+
+# A pure transition of one stored document: old bytes (None if absent) -> (new bytes, or
+# None to delete; and a result for the caller). It may run more than once (optimistic
+# concurrency), so it must not have side effects.
+Transition = Callable[[bytes | None], tuple[bytes | None, T]]
 
 
 class DeviceRecord(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
@@ -48,16 +53,17 @@ class StateStore(Protocol):
 
     async def devices(self, store: str | None = None) -> list[DeviceRecord]: ...
 
-    async def put_members(self, members: Sequence[Member]) -> int:
-        """Insert or replace members by id; return the new registry version."""
+    async def put_records(self, kind: str, records: Mapping[str, bytes]) -> int:
+        """Insert or replace registry records (members, staff, products) by id; return the
+        kind's new registry version."""
         ...
 
-    async def members(self) -> list[Member]: ...
+    async def records(self, kind: str) -> dict[str, bytes]: ...
 
-    async def member(self, member_id: str) -> Member | None: ...
+    async def record(self, kind: str, record_id: str) -> bytes | None: ...
 
-    async def members_version(self) -> int:
-        """A number that changes whenever the member registry changes."""
+    async def records_version(self, kind: str) -> int:
+        """A number that changes whenever records of `kind` change."""
         ...
 
     async def touch_presence(
@@ -75,6 +81,19 @@ class StateStore(Protocol):
         self, store: str | None = None, *, limit: int = 100, after_id: str | None = None
     ) -> list[Alert]:
         """Alerts in id (= time) order: the newest `limit`, or those after `after_id`."""
+        ...
+
+    async def update(self, key: str, transition: Transition[T], ttl_s: int | None = None) -> T:
+        """Atomically read, transform and write one document (concurrent updates of the
+        same key never interleave); `ttl_s` sets its expiry on every write."""
+        ...
+
+    async def get(self, key: str) -> bytes | None:
+        """One document as last written by `update`."""
+        ...
+
+    async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        """All documents whose key starts with `prefix` (for boards and sweeps)."""
         ...
 
     async def ping(self) -> None:

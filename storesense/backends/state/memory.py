@@ -5,11 +5,16 @@ from __future__ import annotations
 import bisect
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from storesense.backends.state.base import DeviceRecord, EventKey, PresenceUpdate
+from storesense.backends.state.base import (
+    DeviceRecord,
+    EventKey,
+    PresenceUpdate,
+    T,
+    Transition,
+)
 from storesense.protocol.alerts import Alert
-from storesense.registry.members import Member
 
 
 class _Presence:
@@ -29,11 +34,12 @@ class MemoryState:
         self._seen: OrderedDict[EventKey, float] = OrderedDict()
         self._max_event_keys = max_event_keys
         self._devices: dict[tuple[str, str], DeviceRecord] = {}
-        self._members: dict[str, Member] = {}
-        self._members_version = 0
+        self._records: dict[str, dict[str, bytes]] = {}
+        self._versions: dict[str, int] = {}
         self._presence: dict[tuple[str, str], _Presence] = {}
         self._alerts: dict[str, list[str]] = {}  # store -> sorted alert ids
         self._alert_by_id: dict[str, Alert] = {}
+        self._docs: dict[str, tuple[bytes, float | None]] = {}  # key -> (value, expiry)
 
     async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
         now = time.monotonic()
@@ -59,20 +65,19 @@ class MemoryState:
             key=lambda r: (r.store, r.device),
         )
 
-    async def put_members(self, members: Sequence[Member]) -> int:
-        for member in members:
-            self._members[member.member_id] = member
-        self._members_version += 1
-        return self._members_version
+    async def put_records(self, kind: str, records: Mapping[str, bytes]) -> int:
+        self._records.setdefault(kind, {}).update(records)
+        self._versions[kind] = self._versions.get(kind, 0) + 1
+        return self._versions[kind]
 
-    async def members(self) -> list[Member]:
-        return list(self._members.values())
+    async def records(self, kind: str) -> dict[str, bytes]:
+        return dict(self._records.get(kind, {}))
 
-    async def member(self, member_id: str) -> Member | None:
-        return self._members.get(member_id)
+    async def record(self, kind: str, record_id: str) -> bytes | None:
+        return self._records.get(kind, {}).get(record_id)
 
-    async def members_version(self) -> int:
-        return self._members_version
+    async def records_version(self, kind: str) -> int:
+        return self._versions.get(kind, 0)
 
     async def touch_presence(
         self, store: str, member_id: str, ts_ms: int, gap_ms: int
@@ -113,6 +118,37 @@ class MemoryState:
         else:
             chosen = ids[-limit:] if limit > 0 else []
         return [self._alert_by_id[i] for i in chosen]
+
+    async def update(self, key: str, transition: Transition[T], ttl_s: int | None = None) -> T:
+        # One event loop, and the transition is synchronous: nothing can interleave.
+        new, result = transition(self._live_doc(key))
+        if new is None:
+            self._docs.pop(key, None)
+        else:
+            self._docs[key] = (new, time.monotonic() + ttl_s if ttl_s else None)
+        return result
+
+    async def get(self, key: str) -> bytes | None:
+        return self._live_doc(key)
+
+    async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        found = []
+        for key in sorted(self._docs):
+            if key.startswith(prefix):
+                value = self._live_doc(key)
+                if value is not None:
+                    found.append((key, value))
+        return found
+
+    def _live_doc(self, key: str) -> bytes | None:
+        entry = self._docs.get(key)
+        if entry is None:
+            return None
+        value, expiry = entry
+        if expiry is not None and expiry <= time.monotonic():
+            del self._docs[key]
+            return None
+        return value
 
     async def ping(self) -> None:
         return None

@@ -6,18 +6,24 @@ two workers handling sightings of one member never both start a visit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
-from storesense.backends.state.base import DeviceRecord, EventKey, PresenceUpdate
+from storesense.backends.state.base import (
+    DeviceRecord,
+    EventKey,
+    PresenceUpdate,
+    T,
+    Transition,
+)
 from storesense.errors import BackendUnavailable
 from storesense.protocol.alerts import Alert
-from storesense.registry.members import Member
 
 _TOUCH_PRESENCE = """
 local h = redis.call('HMGET', KEYS[1], 'start', 'last', 'prev')
@@ -51,8 +57,9 @@ end
 return 1
 """
 
+_MAX_UPDATE_ATTEMPTS = 100
+
 _device_decoder = msgspec.json.Decoder(DeviceRecord)
-_member_decoder = msgspec.json.Decoder(Member)
 _alert_decoder = msgspec.json.Decoder(Alert)
 _encode = msgspec.json.Encoder().encode
 
@@ -99,34 +106,30 @@ class RedisState:
             key=lambda r: (r.store, r.device),
         )
 
-    async def put_members(self, members: Sequence[Member]) -> int:
+    async def put_records(self, kind: str, records: Mapping[str, bytes]) -> int:
+        items = list(records.items())
         async with self._guard():
             pipe = self._redis.pipeline(transaction=True)
-            for start in range(0, len(members), 1000):
-                chunk = members[start : start + 1000]
-                pipe.hset(
-                    f"{self._p}:members",
-                    mapping={member.member_id: _encode(member) for member in chunk},
-                )
-            pipe.incr(f"{self._p}:members:version")
+            for start in range(0, len(items), 1000):
+                pipe.hset(f"{self._p}:records:{kind}", mapping=dict(items[start : start + 1000]))
+            pipe.incr(f"{self._p}:records:{kind}:version")
             results = await pipe.execute()
         return int(results[-1])
 
-    async def members(self) -> list[Member]:
+    async def records(self, kind: str) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
         async with self._guard():
-            members = []
-            async for _, value in self._redis.hscan_iter(f"{self._p}:members", count=5000):
-                members.append(_member_decoder.decode(value))
-        return members
+            async for key, value in self._redis.hscan_iter(f"{self._p}:records:{kind}", count=5000):
+                found[key.decode()] = value
+        return found
 
-    async def member(self, member_id: str) -> Member | None:
+    async def record(self, kind: str, record_id: str) -> bytes | None:
         async with self._guard():
-            raw = await self._redis.hget(f"{self._p}:members", member_id)
-        return None if raw is None else _member_decoder.decode(raw)
+            return _raw(await self._redis.hget(f"{self._p}:records:{kind}", record_id))
 
-    async def members_version(self) -> int:
+    async def records_version(self, kind: str) -> int:
         async with self._guard():
-            raw = await self._redis.get(f"{self._p}:members:version")
+            raw = await self._redis.get(f"{self._p}:records:{kind}:version")
         return int(raw or 0)
 
     async def touch_presence(
@@ -171,9 +174,53 @@ class RedisState:
             raw = await self._redis.hmget(f"{self._p}:alert", ids)
         return [_alert_decoder.decode(value) for value in raw if value is not None]
 
+    async def update(self, key: str, transition: Transition[T], ttl_s: int | None = None) -> T:
+        full = f"{self._p}:doc:{key}"
+        async with self._guard():
+            # Optimistic concurrency: WATCH, compute, MULTI/EXEC; redo on a conflicting write.
+            for _ in range(_MAX_UPDATE_ATTEMPTS):
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    try:
+                        await pipe.watch(full)
+                        new, result = transition(_raw(await pipe.get(full)))
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        if new is None:
+                            pipe.delete(full)
+                        else:
+                            pipe.set(full, new, ex=ttl_s)
+                        await pipe.execute()
+                        return result
+                    except WatchError:
+                        continue
+        raise BackendUnavailable(
+            f"Redis update of {key!r} kept conflicting ({_MAX_UPDATE_ATTEMPTS} attempts)"
+        )
+
+    async def get(self, key: str) -> bytes | None:
+        async with self._guard():
+            return _raw(await self._redis.get(f"{self._p}:doc:{key}"))
+
+    async def scan(self, prefix: str) -> list[tuple[str, bytes]]:
+        base = f"{self._p}:doc:"
+        async with self._guard():
+            keys = sorted([key async for key in self._redis.scan_iter(f"{base}{prefix}*", 1000)])
+            if not keys:
+                return []
+            values = await self._redis.mget(keys)
+        return [
+            (key.decode()[len(base) :], bytes(value))
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        ]
+
     async def ping(self) -> None:
         async with self._guard():
             await self._redis.ping()
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _raw(value: bytes | str | None) -> bytes | None:
+    """Replies are bytes (the client does not decode responses); narrow the type."""
+    return value.encode() if isinstance(value, str) else value

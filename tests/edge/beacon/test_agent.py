@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from edge.beacon.advertisements import Advertisement
 from edge.beacon.agent import BeaconAgent
 from edge.beacon.sources import BleakSource
 from edge.runtime.base import Agent
@@ -25,6 +26,7 @@ from tests.edge.beacon.helpers import (
     T0,
     ListSink,
     app_raw,
+    ibeacon,
     store_recording,
 )
 from tests.edge.beacon.test_sources import bleak_data, scripted_backend
@@ -211,3 +213,24 @@ def wait_for(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+class _Scripted:
+    """A source that delivers fixed batches, as (advertisements, now)."""
+
+    def __init__(self, batches: list[tuple[list[Advertisement], float]]) -> None:
+        self.batches = batches
+
+    def run(self, deliver: Any, stop: threading.Event) -> None:
+        for batch, now in self.batches:
+            deliver(batch, now)
+
+
+def test_silent_beacons_are_forgotten_even_when_nothing_else_is_heard() -> None:
+    still_there = _Scripted([([ibeacon(T0, -60, "door")], T0), ([], T0 + 19)])
+    gone = _Scripted([([ibeacon(T0, -60, "door")], T0), ([], T0 + 21)])
+    for source, tracked in ((still_there, 1), (gone, 0)):
+        agent = BeaconAgent.from_config({"lost_after_seconds": 20}, source=source)
+        agent.run(ListSink(), threading.Event())
+        assert agent.stats["tracked"] == tracked
+        assert agent.stats.get("lost", 0) == 1 - tracked

@@ -256,6 +256,15 @@ def test_a_scanner_that_will_not_start_is_retried_until_it_does() -> None:
     assert source.restarts == 2
 
 
+def test_retries_back_off_exponentially() -> None:
+    backend = scripted_backend(SCRIPT, fail_starts=3)
+    source = BleakSource({"door": ""}, backend=backend, flush_seconds=0.01, retry_seconds=(0.05, 1))
+    started = time.monotonic()
+    run_in_thread(source, lambda c: len(c.adverts) >= 3)
+    assert time.monotonic() - started >= 0.05 + 0.1 + 0.2
+    assert source.restarts == 3
+
+
 def test_a_silent_scanner_is_restarted() -> None:
     backend = scripted_backend([])
     source = BleakSource(

@@ -23,7 +23,7 @@ ZONES = ZoneMap(
         ({"door": -78, "till": -75}, "checkout"),
         ({"door": -85, "till": -81}, None),  # heard, but in no zone
         ({"fr1": -72, "door": -79}, "entrance"),  # fitting is stronger but below its -70
-        ({"fr1": -90, "fr2": -65, "door": -68}, "fitting"),  # a zone is its best scanner
+        ({"fr2": -65, "fr1": -90, "door": -68}, "fitting"),  # a zone is its best scanner
         ({"hall": -40, "till": -79}, "checkout"),  # unmapped scanners count for no zone
         ({"door": -70, "till": -70}, "checkout"),  # a tie goes to the first name
         ({}, None),
