@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,8 @@ from edge.runtime.base import Agent
 from edge.runtime.runner import AgentRunner
 from storesense.errors import ConfigError, StoresenseError
 from storesense.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # kind -> (module, class); imported only when that kind is run
 AGENTS: dict[AgentKind, tuple[str, str]] = {
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         agent = factory.from_config(config.agent_section(kind))
     except ValueError as exc:
         raise ConfigError(f"edge config {args.edge_config}: section [{kind}]: {exc}") from None
+    if agent.kind != kind:
+        log.warning("agent reports kind=%s, run as %s", agent.kind, kind)
     return AgentRunner(config, agent).run()
 
 

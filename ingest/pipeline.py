@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ingest.directory import DirectoryCache
-from ingest.identity import Directory
 from ingest.metrics import IngestMetrics
 from ingest.points import event_point
-from rules.member_arrived import MemberArrivedParams, MemberSighting, SightingSource, member_arrived
+from ingest.tracking import Tracked, Tracker
+from rules.member_arrived import MemberArrivedParams, MemberSighting, member_arrived
 from rules.raiser import AlertRaiser
 from storesense.backends.state.base import DeviceRecord, StateStore
 from storesense.backends.timeseries.base import Point
@@ -26,9 +26,7 @@ from storesense.protocol.decode import (
     decode_events,
     decode_status,
 )
-from storesense.protocol.events import BeaconSighting, PosSale, RfidTag
 from storesense.protocol.topics import Channel, Topics
-from storesense.registry.members import Member
 from storesense.settings import IngestSettings
 
 log = logging.getLogger(__name__)
@@ -71,6 +69,9 @@ class Pipeline:
         self._settings = settings
         self._arrived = arrived_params or MemberArrivedParams()
         self._clock = clock
+        self._tracker = Tracker(state, settings)
+        self._watermarks: dict[str, int] = {}
+        self._swept_at: dict[str, int] = {}
 
     async def handle(self, topic: str, payload: bytes) -> MessageOutcome:
         """Process one message. Raises BackendUnavailable (caller retries the message)."""
@@ -126,17 +127,33 @@ class Pipeline:
             self._metrics.replays.inc(outcome.replays)
         if not fresh:
             return outcome
-        self._points.submit([point for _, point in fresh])
         directory = await self._directory.current()
+        tracked = Tracked(points=[point for _, point in fresh])
         for accepted, _ in fresh:
             self._metrics.accepted.labels(accepted.event.type).inc()
-            recognized = _recognize(accepted, directory)
-            if recognized is not None:
-                member, source, zone = recognized
-                self._metrics.members_recognized.labels(source).inc()
-                alert = await self._on_member_seen(accepted, member, source, zone)
-                if alert is not None:
-                    outcome.alerts.append(alert)
+            await self._tracker.apply(accepted, directory, tracked)
+        self._points.submit(tracked.points)
+        now_ms = int(self._clock() * 1000)
+        for seen in tracked.seen:
+            self._metrics.members_recognized.labels(seen.source).inc()
+            sighting = MemberSighting(
+                store=seen.store,
+                member=seen.member,
+                ts_ms=seen.ts_ms,
+                new_visit=seen.result.new_visit,
+                visit_start_ms=seen.result.visit_start_ms,
+                previous_visit_ms=seen.result.previous_visit_ms,
+                source=seen.source,
+                zone=seen.zone,
+            )
+            draft = member_arrived(sighting, self._arrived, now_ms)
+            if draft is not None:
+                outcome.alerts.append(await self._raiser.raise_alert(draft))
+        newest: dict[str, int] = {}
+        for accepted, _ in fresh:
+            newest[accepted.store] = max(newest.get(accepted.store, 0), accepted.event.ts_ms)
+        for store, event_ms in newest.items():
+            await self._maybe_sweep(store, event_ms)
         return outcome
 
     def _reject(self, store: str, device: str, rejection: Rejection) -> None:
@@ -146,23 +163,17 @@ class Pipeline:
             store, device, rejection.event_id or "-", rejection.reason.value, rejection.message,
         )  # fmt: skip
 
-    async def _on_member_seen(
-        self, accepted: AcceptedEvent, member: Member, source: SightingSource, zone: str | None
-    ) -> Alert | None:
-        ts_ms = accepted.event.ts_ms
-        presence = await self._state.touch_presence(
-            accepted.store, member.member_id, ts_ms, self._settings.visit_gap_s * 1000
-        )
-        sighting = MemberSighting(
-            store=accepted.store,
-            member=member,
-            ts_ms=ts_ms,
-            presence=presence,
-            source=source,
-            zone=zone,
-        )
-        draft = member_arrived(sighting, self._arrived, int(self._clock() * 1000))
-        return None if draft is None else await self._raiser.raise_alert(draft)
+    async def _maybe_sweep(self, store: str, event_ms: int) -> None:
+        """Close lapsed visits now and then, by event time: each store's clock is the
+        newest event seen from it (replays and simulations run ahead of the wall clock)."""
+        watermark = max(event_ms, self._watermarks.get(store, 0))
+        self._watermarks[store] = watermark
+        if watermark - self._swept_at.get(store, 0) < self._settings.sweep_interval_s * 1000:
+            return
+        self._swept_at[store] = watermark
+        ended = await self._tracker.sweep(store, watermark)
+        if ended:
+            self._points.submit(ended)
 
     async def _handle_status(self, store: str, device: str, payload: bytes) -> None:
         if not payload:
@@ -185,28 +196,3 @@ class Pipeline:
             )
         )
         log.info("device status store=%s device=%s state=%s", store, device, status.state)
-
-
-def _recognize(
-    accepted: AcceptedEvent, directory: Directory
-) -> tuple[Member, SightingSource, str | None] | None:
-    event = accepted.event
-    member: Member | None = None
-    if isinstance(event, BeaconSighting):
-        if event.is_app_id:
-            member = directory.members.by_app_id(event.beacon, event.ts_ms)
-        return (member, "app", event.zone) if member else None
-    if isinstance(event, RfidTag):
-        if event.action == "enter":
-            member = directory.members.by_card(event.epc)
-        return (member, "card", event.zone) if member else None
-    if isinstance(event, PosSale) and event.member is not None:
-        ref = event.member
-        if ref.card is not None:
-            member = directory.members.by_card(ref.card)
-        elif ref.phone is not None:
-            member = directory.members.by_phone(ref.phone)
-        elif ref.id is not None:
-            member = directory.members.by_id(ref.id)
-        return (member, "sale", None) if member else None
-    return None

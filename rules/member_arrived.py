@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rules.drafts import AlertDraft
-from storesense.backends.state.base import PresenceUpdate
 from storesense.protocol.alerts import AlertMember
 from storesense.registry.members import Member
 
@@ -18,7 +17,9 @@ class MemberSighting:
     store: str
     member: Member
     ts_ms: int
-    presence: PresenceUpdate
+    new_visit: bool  # this sighting started the member's visit
+    visit_start_ms: int
+    previous_visit_ms: int | None  # end of the member's visit before this one
     source: SightingSource
     zone: str | None = None
 
@@ -36,7 +37,7 @@ def member_arrived(
 ) -> AlertDraft | None:
     """One alert per visit: only the sighting that started the visit raises it."""
     member = sighting.member
-    if not sighting.presence.new_visit or not member.consent:
+    if not sighting.new_visit or not member.consent:
         return None
     if params.tiers is not None and (member.tier or "") not in params.tiers:
         return None
@@ -49,8 +50,8 @@ def member_arrived(
         zone=sighting.zone,
         member=AlertMember(id=member.member_id, name=member.name, tier=member.tier),
         facts={
-            "last_visit_ts": sighting.presence.previous_visit_ms,
-            "visit_start_ts": sighting.presence.visit_start_ms,
+            "last_visit_ts": sighting.previous_visit_ms,
+            "visit_start_ts": sighting.visit_start_ms,
             "source": sighting.source,
         },
     )

@@ -251,11 +251,13 @@ def person_mask(clip: DoorClip, x: float, y: float) -> npt.NDArray[np.uint8]:
     """Where a typical adult walking across the threshold at (x, y) appears in the image
     (255 inside), in mid-stride."""
 
-    figure = Actor(Build(top=(255, 255, 255)), (x - 0.01, y), [Walk((x + 0.01, y), 0.01)], 0.0)
+    white = (255.0, 255.0, 255.0)
+    build = Build(top=white, bottom=white, hair=white, skin=white)
+    figure = Actor(build, (x - 0.01, y), [Walk((x + 0.01, y), 0.01)], 0.0)
     stride = 0.25 / figure.build.stride_hz  # a quarter stride in: legs and arms apart
     canvas = np.zeros((clip.camera.height, clip.camera.width, 3), np.float32)
     paint_bodies(canvas, clip.camera, figure.parts_at(stride))
-    return (canvas[..., 2] > 100).astype(np.uint8) * 255
+    return (canvas[..., 2] > 60).astype(np.uint8) * 255
 
 
 def installer_settings(clip: DoorClip) -> dict[str, Any]:

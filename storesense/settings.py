@@ -110,6 +110,16 @@ class TimeSeriesSettings(BaseModel):
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.2, gt=0, le=60)
     max_buffered_points: int = Field(default=500_000, ge=1000)
+    spool_path: Path | None = Field(
+        default=None,
+        description="durable buffer for points while InfluxDB is down; "
+        "default <data_dir>/timeseries-spool.sqlite",
+    )
+    spool_max_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="spool bound; past it the oldest spooled points are dropped and counted",
+    )
 
     @model_validator(mode="after")
     def _check_v2(self) -> TimeSeriesSettings:
@@ -128,6 +138,12 @@ class IngestSettings(BaseModel):
     dedupe_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     # A member not sighted for this long has left; the next sighting starts a new visit.
     visit_gap_s: int = Field(default=20 * 60, ge=10)
+    # A garment sold this long after its try-on still counts as a conversion.
+    conversion_window_s: int = Field(default=4 * 3600, ge=60)
+    fitting_room_prefix: str = Field(
+        default="fitting-room", description="zones whose name starts with this are fitting rooms"
+    )
+    sweep_interval_s: int = Field(default=30, ge=1, description="how often lapsed visits close")
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_batch_events: int = Field(default=500, ge=1, le=10_000)
     shared_group: str | None = Field(
@@ -184,6 +200,9 @@ class Settings(BaseSettings):
 
     def sqlite_path(self) -> Path:
         return self.timeseries.sqlite_path or self.data_dir / "timeseries.sqlite"
+
+    def spool_path(self) -> Path:
+        return self.timeseries.spool_path or self.data_dir / "timeseries-spool.sqlite"
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:

@@ -19,7 +19,7 @@ from api.app import create_app
 from ingest.service import run_ingest
 from storesense.backends.broker.embedded import check_port_free, embedded_broker
 from storesense.backends.state import StateStore, open_state
-from storesense.backends.timeseries import BatchingWriter, open_timeseries
+from storesense.backends.timeseries import BatchingWriter, PointSpool, open_timeseries
 from storesense.errors import BackendUnavailable
 from storesense.settings import Settings
 
@@ -68,6 +68,10 @@ async def running_stack(
             batch_size=settings.timeseries.batch_size,
             flush_interval_s=settings.timeseries.flush_interval_s,
             max_buffered_points=settings.timeseries.max_buffered_points,
+            # InfluxDB is another machine that may be down; the embedded SQLite needs no spool.
+            spool=PointSpool(settings.spool_path(), settings.timeseries.spool_max_bytes)
+            if settings.timeseries.influx_url
+            else None,
         )
         await stack.enter_async_context(writer)
 

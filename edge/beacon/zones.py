@@ -35,7 +35,7 @@ class ZoneMap:
         best: dict[str, float] = {}
         for scanner, rssi in readings.items():
             zone = self.scanners.get(scanner)
-            if zone is not None:
+            if zone is not None and rssi > best.get(zone, float("-inf")):
                 best[zone] = rssi
         return best
 

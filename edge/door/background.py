@@ -29,9 +29,14 @@ class BackgroundModel(Protocol):
 
 
 class RunningAverage:
-    """Per-pixel mean and variance with block-wise lighting compensation and shadow removal.
+    """Per-pixel mean and variance with local lighting compensation and shadow removal.
 
-    `threshold` is in units of the pixel's own noise (squared distance over its variance);
+    A pixel is foreground when its colour distance from the background, over its own noise
+    variance, exceeds `threshold`, or when the same ratio averaged over 5x5 pixels exceeds
+    `area_threshold` (a faint but consistent difference: clothes nearly the floor's colour).
+    It is a shadow, not foreground, when it is darker by a ratio within `shadow_ratio`, has
+    the background's chromaticity, and keeps the background's texture (a shadow darkens
+    the tile joints it falls on; a person hides them).
     `learn_s` is how fast the background follows slow changes, `absorb_s` how fast it takes
     in foreground that is not frozen (something left behind, a ghost).
     """
@@ -41,19 +46,23 @@ class RunningAverage:
         fps: float,
         *,
         threshold: float = 9.0,
+        area_threshold: float = 3.0,
         learn_s: float = 2.0,
         absorb_s: float = 20.0,
         warmup_s: float = 1.0,
         shadow_ratio: tuple[float, float] = (0.35, 0.95),
-        shadow_chroma: float = 0.06,
+        shadow_chroma: float = 0.05,
+        shadow_texture: float = 0.5,
         cell: int = 16,
     ) -> None:
         self._threshold = np.float32(threshold)
+        self._area_threshold = np.float32(area_threshold)
         self._alpha = np.float32(1.0 - math.exp(-1.0 / (fps * learn_s)))
         self._alpha_fg = np.float32(1.0 - math.exp(-1.0 / (fps * absorb_s)))
         self._warmup = max(1, round(fps * warmup_s))
         self._shadow_ratio = shadow_ratio
         self._shadow_chroma = np.float32(shadow_chroma)
+        self._shadow_texture = np.float32(shadow_texture)
         self._cell = cell
         self._mean: FloatArray | None = None
         self._var: FloatArray | None = None
@@ -72,8 +81,9 @@ class RunningAverage:
         corrected = image / self._gain(image, mean)[..., None]
         diff = corrected - mean
         dist2 = np.einsum("ijk,ijk->ij", diff, diff)
-        candidate = dist2 > self._threshold * var
-        foreground = candidate & ~self._shadow(corrected, mean, candidate)
+        z = dist2 / var
+        candidate = (z > self._threshold) | (_box(z, 5) > self._area_threshold)
+        foreground = candidate & ~self._shadow(corrected, mean, var, candidate)
 
         fg = foreground.astype(np.uint8) * 255
         if self._seen <= self._warmup:
@@ -100,17 +110,41 @@ class RunningAverage:
         smooth = cv2.medianBlur(np.asarray(cells, np.float32), 5)
         return np.asarray(cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
-    def _shadow(self, image: FloatArray, mean: FloatArray, candidate: npt.NDArray[np.bool_]) -> (
-        npt.NDArray[np.bool_]
-    ):
-        """Candidate pixels that are the background, darker, with the same chromaticity."""
+    def _shadow(
+        self,
+        image: FloatArray,
+        mean: FloatArray,
+        var: FloatArray,
+        candidate: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """Candidate pixels that are the background in shadow: darker, the same chromaticity,
+        the same texture."""
         lum = image.sum(axis=2) + 3.0
         ref = mean.sum(axis=2) + 3.0
-        ratio = lum / ref
+        ratio = _box(lum / ref, 3)
         low, high = self._shadow_ratio
         darker = candidate & (ratio > low) & (ratio < high)
-        chroma = np.abs(image / lum[..., None] - mean / ref[..., None]).sum(axis=2)
-        return darker & (chroma < self._shadow_chroma)
+        chroma = _box(np.abs(image / lum[..., None] - mean / ref[..., None]).sum(axis=2), 3)
+        same_hue = darker & (chroma < self._shadow_chroma)
+        # Texture: a shadow keeps the background's edges (darkened by the ratio) and may
+        # add its own soft outline; a person hides the edges they stand on.
+        fx, fy = _gradients(lum)
+        bx, by = _gradients(ref)
+        kept = np.sqrt(fx * fx + fy * fy)
+        expected = ratio * np.sqrt(bx * bx + by * by)
+        lost = np.maximum(expected - kept, 0.0)
+        texture = _box(lost * lost, 7) / (_box(expected * expected, 7) + 12.0 * var)
+        return same_hue & (texture < self._shadow_texture)
+
+
+def _box(image: FloatArray, size: int) -> FloatArray:
+    return np.asarray(cv2.boxFilter(image, -1, (size, size)), np.float32)
+
+
+def _gradients(image: FloatArray) -> tuple[FloatArray, FloatArray]:
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(gx, np.float32), np.asarray(gy, np.float32)
 
 
 class _OpenCvSubtractor:

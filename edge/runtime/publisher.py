@@ -173,6 +173,9 @@ class Publisher:
                     continue
             except Exception:  # keep draining: a transient disk error must not end it
                 log.exception("publisher drain failed; retrying in 1 s")
+                # Send again whatever is still in the outbox: a duplicate is fine, an event
+                # stuck until the next restart is not.
+                self._cursor = 0
                 self._stopping.wait(1.0)
                 continue
             wait = next_beat - self._clock()
@@ -200,7 +203,6 @@ class Publisher:
             return False
         self._window[info.mid] = [entry.seq for entry in entries]
         self._cursor = entries[-1].seq
-        self._outbox.ack([e.seq for e in entries])
         return True
 
     def _take_acks(self) -> None:

@@ -40,6 +40,8 @@ class AgentRunner:
         self.stop_event = threading.Event()  # the agent's `stop`
         self._done = threading.Event()  # stop requested or the agent ended
         self._agent_failed = False
+        self._stopped = False
+        self._flushed = False
         self._thread: threading.Thread | None = None
         self.outbox: Outbox | None = None
         self.publisher: Publisher | None = None
@@ -85,6 +87,9 @@ class AgentRunner:
     def stop(self) -> bool:
         """Stop the agent, flush, go offline, close. Return True if the outbox was drained."""
         self.request_stop()
+        if self._stopped:
+            return self._flushed
+        self._stopped = True
         if self._thread is not None:
             self._thread.join(timeout=_AGENT_JOIN_S)
             if self._thread.is_alive():
@@ -96,6 +101,7 @@ class AgentRunner:
             self.live_config.close()
         if self.outbox is not None:
             self.outbox.close()
+        self._flushed = flushed
         return flushed
 
     def run(self) -> int:

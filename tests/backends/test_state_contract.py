@@ -85,33 +85,6 @@ async def test_typed_registry_round_trip(state: StateStore) -> None:
     assert len(await stored.load(state, Member)) == 2
 
 
-async def test_presence_starts_a_visit_once_and_again_after_the_gap(state: StateStore) -> None:
-    gap = 1000
-    first = await state.touch_presence("s1", "m1", 10_000, gap)
-    same_visit = await state.touch_presence("s1", "m1", 10_800, gap)
-    later = await state.touch_presence("s1", "m1", 11_700, gap)  # within gap of 10_800
-    next_visit = await state.touch_presence("s1", "m1", 13_000, gap)
-    assert (first.new_visit, first.previous_visit_ms) == (True, None)
-    assert (same_visit.new_visit, same_visit.visit_start_ms) == (False, 10_000)
-    assert later.new_visit is False
-    assert (next_visit.new_visit, next_visit.previous_visit_ms) == (True, 11_700)
-
-
-async def test_late_sighting_never_starts_a_visit(state: StateStore) -> None:
-    await state.touch_presence("s1", "m1", 50_000, 1000)
-    late = await state.touch_presence("s1", "m1", 10_000, 1000)
-    assert late.new_visit is False
-    still = await state.touch_presence("s1", "m1", 50_900, 1000)
-    assert still.new_visit is False
-
-
-async def test_concurrent_first_sightings_start_one_visit(state: StateStore) -> None:
-    updates = await asyncio.gather(
-        *(state.touch_presence("s1", "m7", 5000 + i, 1000) for i in range(20))
-    )
-    assert sum(update.new_visit for update in updates) == 1
-
-
 async def test_alerts_listed_in_order_with_after_id_and_trimmed(state: StateStore) -> None:
     for i in range(5):
         await state.add_alert(_alert(f"{i:04d}"), keep=4)

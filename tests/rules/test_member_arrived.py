@@ -2,7 +2,6 @@ import pytest
 
 from rules.member_arrived import MemberArrivedParams, MemberSighting, member_arrived
 from rules.texts import render
-from storesense.backends.state.base import PresenceUpdate
 from storesense.registry.members import Member
 
 NOW = 1_795_658_400_000
@@ -14,10 +13,9 @@ def sighting(
     previous: int | None = None,
 ) -> MemberSighting:  # fmt: skip
     member = Member(member_id="m1", name="Li Na", tier=tier, consent=consent)
-    presence = PresenceUpdate(new_visit=new_visit, visit_start_ms=NOW, previous_visit_ms=previous)
     return MemberSighting(
-        store="s1", member=member, ts_ms=NOW - age_ms, presence=presence, source="app",
-        zone="entrance",
+        store="s1", member=member, ts_ms=NOW - age_ms, new_visit=new_visit, visit_start_ms=NOW,
+        previous_visit_ms=previous, source="app", zone="entrance",
     )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Live state: `memory` (embedded default) and `redis` (shared by workers)."""
 
-from storesense.backends.state.base import DeviceRecord, EventKey, PresenceUpdate, StateStore
+from storesense.backends.state.base import DeviceRecord, EventKey, StateStore
 from storesense.backends.state.factory import open_state
 
-__all__ = ["DeviceRecord", "EventKey", "PresenceUpdate", "StateStore", "open_state"]
+__all__ = ["DeviceRecord", "EventKey", "StateStore", "open_state"]

@@ -35,15 +35,6 @@ class DeviceRecord(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True
     received_ms: int = 0
 
 
-class PresenceUpdate(msgspec.Struct, frozen=True):
-    """Result of recording that a member was seen in a store."""
-
-    new_visit: bool
-    visit_start_ms: int
-    # When this member was last seen in this store before the visit that just started.
-    previous_visit_ms: int | None = None
-
-
 class StateStore(Protocol):
     async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
         """Mark events as seen; True for each key seen for the first time (not a replay)."""
@@ -64,13 +55,6 @@ class StateStore(Protocol):
 
     async def records_version(self, kind: str) -> int:
         """A number that changes whenever records of `kind` change."""
-        ...
-
-    async def touch_presence(
-        self, store: str, member_id: str, ts_ms: int, gap_ms: int
-    ) -> PresenceUpdate:
-        """Record a sighting at event time `ts_ms`. A visit starts when the member had not
-        been seen in the store for more than `gap_ms`; late sightings never start one."""
         ...
 
     async def add_alert(self, alert: Alert, keep: int = 10_000) -> None:

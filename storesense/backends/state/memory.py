@@ -10,20 +10,10 @@ from collections.abc import Mapping, Sequence
 from storesense.backends.state.base import (
     DeviceRecord,
     EventKey,
-    PresenceUpdate,
     T,
     Transition,
 )
 from storesense.protocol.alerts import Alert
-
-
-class _Presence:
-    __slots__ = ("last_seen_ms", "previous_visit_ms", "visit_start_ms")
-
-    def __init__(self, visit_start_ms: int, previous_visit_ms: int | None) -> None:
-        self.visit_start_ms = visit_start_ms
-        self.last_seen_ms = visit_start_ms
-        self.previous_visit_ms = previous_visit_ms
 
 
 class MemoryState:
@@ -36,7 +26,6 @@ class MemoryState:
         self._devices: dict[tuple[str, str], DeviceRecord] = {}
         self._records: dict[str, dict[str, bytes]] = {}
         self._versions: dict[str, int] = {}
-        self._presence: dict[tuple[str, str], _Presence] = {}
         self._alerts: dict[str, list[str]] = {}  # store -> sorted alert ids
         self._alert_by_id: dict[str, Alert] = {}
         self._docs: dict[str, tuple[bytes, float | None]] = {}  # key -> (value, expiry)
@@ -78,25 +67,6 @@ class MemoryState:
 
     async def records_version(self, kind: str) -> int:
         return self._versions.get(kind, 0)
-
-    async def touch_presence(
-        self, store: str, member_id: str, ts_ms: int, gap_ms: int
-    ) -> PresenceUpdate:
-        key = (store, member_id)
-        presence = self._presence.get(key)
-        if presence is None:
-            self._presence[key] = _Presence(ts_ms, None)
-            return PresenceUpdate(new_visit=True, visit_start_ms=ts_ms)
-        if ts_ms - presence.last_seen_ms > gap_ms:
-            previous = presence.last_seen_ms
-            self._presence[key] = _Presence(ts_ms, previous)
-            return PresenceUpdate(new_visit=True, visit_start_ms=ts_ms, previous_visit_ms=previous)
-        presence.last_seen_ms = max(presence.last_seen_ms, ts_ms)
-        return PresenceUpdate(
-            new_visit=False,
-            visit_start_ms=presence.visit_start_ms,
-            previous_visit_ms=presence.previous_visit_ms,
-        )
 
     async def add_alert(self, alert: Alert, keep: int = 10_000) -> None:
         ids = self._alerts.setdefault(alert.store, [])

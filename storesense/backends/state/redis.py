@@ -1,7 +1,8 @@
 """Redis state, shared by any number of ingest workers and API processes.
 
-Atomicity: dedupe is `SET NX EX` per key; presence and alert trimming are Lua scripts, so
-two workers handling sightings of one member never both start a visit.
+Atomicity: dedupe is `SET NX EX` per key; documents change by optimistic transactions
+(WATCH/MULTI), alert trimming by a Lua script, so two workers handling events of one
+visit or fitting room never interleave their updates.
 """
 
 from __future__ import annotations
@@ -18,29 +19,11 @@ from redis.exceptions import WatchError
 from storesense.backends.state.base import (
     DeviceRecord,
     EventKey,
-    PresenceUpdate,
     T,
     Transition,
 )
 from storesense.errors import BackendUnavailable
 from storesense.protocol.alerts import Alert
-
-_TOUCH_PRESENCE = """
-local h = redis.call('HMGET', KEYS[1], 'start', 'last', 'prev')
-local ts = tonumber(ARGV[1])
-local gap = tonumber(ARGV[2])
-if not h[2] then
-  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'last', ARGV[1])
-  return {1, ARGV[1], ''}
-end
-local last = tonumber(h[2])
-if ts - last > gap then
-  redis.call('HSET', KEYS[1], 'start', ARGV[1], 'last', ARGV[1], 'prev', h[2])
-  return {1, ARGV[1], h[2]}
-end
-if ts > last then redis.call('HSET', KEYS[1], 'last', ARGV[1]) end
-return {0, h[1], h[3] or ''}
-"""
 
 # KEYS: store index, global index, alert hash. ARGV: id, json, keep.
 _ADD_ALERT = """
@@ -71,7 +54,6 @@ class RedisState:
         self._url = url
         self._redis = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self._p = prefix
-        self._touch_presence = self._redis.register_script(_TOUCH_PRESENCE)
         self._add_alert = self._redis.register_script(_ADD_ALERT)
 
     @asynccontextmanager
@@ -131,19 +113,6 @@ class RedisState:
         async with self._guard():
             raw = await self._redis.get(f"{self._p}:records:{kind}:version")
         return int(raw or 0)
-
-    async def touch_presence(
-        self, store: str, member_id: str, ts_ms: int, gap_ms: int
-    ) -> PresenceUpdate:
-        async with self._guard():
-            new, start, previous = await self._touch_presence(
-                keys=[f"{self._p}:presence:{store}:{member_id}"], args=[ts_ms, gap_ms]
-            )
-        return PresenceUpdate(
-            new_visit=bool(int(new)),
-            visit_start_ms=int(start),
-            previous_visit_ms=int(previous) if previous not in (b"", "", None) else None,
-        )
 
     async def add_alert(self, alert: Alert, keep: int = 10_000) -> None:
         async with self._guard():
@@ -207,11 +176,12 @@ class RedisState:
             if not keys:
                 return []
             values = await self._redis.mget(keys)
-        return [
-            (key.decode()[len(base) :], bytes(value))
-            for key, value in zip(keys, values, strict=True)
-            if value is not None
-        ]
+        found = []
+        for key, value in zip(keys, values, strict=True):
+            raw = _raw(value)
+            if raw is not None:
+                found.append((key.decode()[len(base) :], raw))
+        return found
 
     async def ping(self) -> None:
         async with self._guard():

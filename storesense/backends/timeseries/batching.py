@@ -1,9 +1,21 @@
 """Write points in batches from a bounded buffer, riding out backend outages.
 
-`submit` never blocks: it appends to the buffer. One background task writes a batch when
-`batch_size` points wait or every `flush_interval_s`. While the backend is unavailable the
-batch being written is retried with capped exponential backoff and new points keep
-buffering; past `max_buffered_points` the oldest buffered points are dropped and counted.
+`submit` never blocks: it appends to a buffer in memory. One background task writes a batch
+when `batch_size` points wait or every `flush_interval_s`. While the backend is unavailable
+the batch is retried with capped exponential backoff and new points keep buffering.
+
+Without a spool, points wait in memory and past `max_buffered_points` the oldest are dropped
+and counted; `close` counts what it could not write as dropped. With a `PointSpool` the same
+task moves them to disk instead: everything in memory as soon as the backend is unavailable
+(and whenever memory holds more than `spill_at_points`), then, once the backend answers, it
+writes the spool back oldest first before newer points. A spool left by an earlier process is
+written the same way, and `close` spools what it could not write. If the spool itself fails
+(disk full), points stay in memory as without one, and the spool is tried again later. The
+task spills between writes, so while one write hangs (up to the store's timeout) memory is
+still bounded by `max_buffered_points`.
+
+Points are therefore written in the order they came: the spool's, then memory's. Spool and
+memory are handled by this one task, so a batch is never written and spooled at once.
 """
 
 from __future__ import annotations
@@ -14,10 +26,13 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from storesense.backends.timeseries.base import Point, PointsRejected, TimeSeriesStore
+from storesense.backends.timeseries.spool import PointSpool, SpoolError
 from storesense.errors import BackendUnavailable
 
 logger = logging.getLogger(__name__)
@@ -32,8 +47,21 @@ def backoff_delay(attempt: int, initial_s: float, max_s: float) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+@dataclass(slots=True)
+class _Run:
+    """Consecutive points (by submission number) held somewhere, oldest first."""
+
+    first: int
+    count: int
+
+
+class _Stopped(Exception):
+    """close() interrupted a write."""
+
+
 class BatchingWriter:
-    """Batches points into `store`; counters: written, dropped, rejected, retries, buffered."""
+    """Batches points into `store`; counters: written, dropped, rejected, retries, buffered
+    (in memory) and spooled (on disk)."""
 
     def __init__(
         self,
@@ -42,6 +70,8 @@ class BatchingWriter:
         flush_interval_s: float = 0.2,
         max_buffered_points: int = 500_000,
         *,
+        spool: PointSpool | None = None,
+        spill_at_points: int | None = None,
         initial_backoff_s: float = 0.2,
         max_backoff_s: float = 10.0,
         close_timeout_s: float = 10.0,
@@ -49,31 +79,48 @@ class BatchingWriter:
         if batch_size < 1 or max_buffered_points < 1 or flush_interval_s <= 0:
             raise ValueError("batch_size and max_buffered_points must be >= 1, interval > 0")
         self.store = store
+        self.spool = spool
         self.batch_size = min(batch_size, max_buffered_points)
         self.flush_interval_s = flush_interval_s
         self.max_buffered_points = max_buffered_points
+        # With a spool, memory past this goes to disk even while the backend answers (slowly).
+        self.spill_at_points = spill_at_points or max(1, max_buffered_points // 2)
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
         self.close_timeout_s = close_timeout_s
         self.written = 0  # stored by the backend
-        self.dropped = 0  # lost to a full buffer, or still unwritten when closed
+        self.dropped = 0  # lost: memory or spool full, unreadable in the spool, unwritten at close
         self.rejected = 0  # refused by the backend as invalid (never retried)
         self.retries = 0  # failed attempts that were retried
-        self._buffer: deque[Point] = deque()
-        self._in_flight: list[Point] = []
         # Points are numbered in submission order; flush() waits for a number to be settled.
+        # Memory: `_buffer` ends at number `_submitted`; `_held` are runs taken from its front
+        # (being written, or failed to spool), which overflow never drops.
+        self._buffer: deque[Point] = deque()
+        self._held: deque[tuple[int, list[Point]]] = deque()
+        self._held_count = 0
         self._submitted = 0
-        self._in_flight_first = 0
+        # Disk: the numbers of the spool's points, oldest first. Points found in the spool at
+        # start-up are numbered before everything in memory.
+        self._spooled_runs: deque[_Run] = deque()
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
+        self._stop: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._attempt = 0  # consecutive failed writes
+        self._retry_at: float | None = None  # set while the backend is unavailable
+        self._spool_retry_at = 0.0  # after a spool failure, leave it alone until then
         self._unlogged_drops = 0
         self._last_drop_log = -_DROP_LOG_INTERVAL_S
 
     @property
     def buffered(self) -> int:
-        """Points submitted but not yet written, rejected or dropped."""
-        return len(self._buffer) + len(self._in_flight)
+        """Points in memory, not yet written, rejected, dropped or spooled."""
+        return len(self._buffer) + self._held_count
+
+    @property
+    def spooled(self) -> int:
+        """Points in the spool on disk, including any left there by an earlier process."""
+        return self.spool.count if self.spool is not None else 0
 
     def submit(self, points: Iterable[Point]) -> None:
         """Queue points for writing; never blocks, never raises for a full buffer."""
@@ -82,17 +129,18 @@ class BatchingWriter:
         self._submitted += len(self._buffer) - before
         overflow = min(self.buffered - self.max_buffered_points, len(self._buffer))
         if overflow > 0:
-            # The batch in flight is kept: it is already being written.
+            # Held points are kept: they are already being written or spooled.
             for _ in range(overflow):
                 self._buffer.popleft()
             self.dropped += overflow
             self._log_drops(overflow)
             self._settle()
-        if len(self._buffer) >= self.batch_size:
+        if len(self._buffer) >= min(self.batch_size, self.spill_at_points):
             self._wake.set()
 
     async def flush(self) -> None:
-        """Wait until every point submitted so far is written (or rejected or dropped)."""
+        """Wait until every point submitted so far, and every point spooled before them, is
+        written (or rejected or dropped)."""
         target = self._submitted
         if self._oldest_unsettled() >= target:
             return
@@ -104,34 +152,48 @@ class BatchingWriter:
         await waiter
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="timeseries-batching-writer")
+        """Open the spool (SpoolError when it cannot be) and start writing, the spool first."""
+        if self._task is not None:
+            return
+        if self.spool is not None:
+            await self.spool.open()
+            if self.spool.count:
+                oldest = self._oldest_unsettled()
+                self._spooled_runs.appendleft(_Run(oldest - self.spool.count, self.spool.count))
+                logger.info(
+                    "timeseries_spool_recovering points=%d path=%s",
+                    self.spool.count,
+                    self.spool.path,
+                )
+        self._stop = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._run(), name="timeseries-batching-writer")
 
     async def close(self) -> None:
-        """Write what is buffered (waiting up to close_timeout_s), then stop."""
+        """Write what is waiting (for up to close_timeout_s), then stop. What is still
+        unwritten goes to the spool, or without one is counted as dropped."""
         if self._task is None:
             return
+        task = self._task
         try:
             async with asyncio.timeout(self.close_timeout_s):
                 await self.flush()
         except TimeoutError:
             pass
         finally:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-            lost = self.buffered
-            if lost:
-                logger.error(
-                    "timeseries_points_lost_at_close points=%d timeout_s=%s",
-                    lost,
-                    self.close_timeout_s,
-                )
-                self.dropped += lost
-                self._buffer.clear()
-                self._in_flight = []
-                self._settle()
+            assert self._stop is not None
+            if not self._stop.done():
+                self._stop.set_result(None)
+            self._wake.set()
+            try:
+                await asyncio.wait((task,))  # it spools what is left in memory, then ends
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+            finally:
+                self._task = None
+                await self._after_stop()
+        if not task.cancelled():
+            task.result()  # a bug in the writer surfaces here
 
     async def __aenter__(self) -> BatchingWriter:
         await self.start()
@@ -145,59 +207,226 @@ class BatchingWriter:
     ) -> None:
         await self.close()
 
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.done()
+
     async def _run(self) -> None:
-        while True:
-            if len(self._buffer) < self.batch_size:
+        while not self._stopping():
+            if not (self._may_write() and self._has_batch()):
                 # A wake-up set before this task first ran, or while it wrote, is kept.
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.flush_interval_s):
+                    async with asyncio.timeout(self._wait_s()):
                         await self._wake.wait()
             self._wake.clear()
-            while self._buffer:
-                await self._write_batch()
+            if self._stopping():
+                break
+            await self._spill_if_needed()
+            while self._has_work() and self._may_write() and not self._stopping():
+                await self._write_next()
+                await self._spill_if_needed()
+        if self.spool is not None and self.buffered:
+            await self._spill()
 
-    async def _write_batch(self) -> None:
-        self._in_flight_first = self._submitted - len(self._buffer)
-        count = min(self.batch_size, len(self._buffer))
-        self._in_flight = [self._buffer.popleft() for _ in range(count)]
-        attempt = 0
-        while True:
-            try:
-                await self.store.write(self._in_flight)
-            except BackendUnavailable as exc:
-                delay = backoff_delay(attempt, self.initial_backoff_s, self.max_backoff_s)
-                attempt += 1
-                self.retries += 1
+    async def _after_stop(self) -> None:
+        lost = self.buffered
+        if lost:
+            logger.error(
+                "timeseries_points_lost_at_close points=%d timeout_s=%s spool=%s",
+                lost,
+                self.close_timeout_s,
+                self.spool.path if self.spool is not None else None,
+            )
+            self.dropped += lost
+            self._buffer.clear()
+            self._held.clear()
+            self._held_count = 0
+        if self.spool is not None:
+            if self.spool.count:
                 logger.warning(
-                    "timeseries_write_retry attempt=%d delay_s=%.2f points=%d buffered=%d error=%r",
-                    attempt,
-                    delay,
-                    count,
-                    self.buffered,
-                    str(exc),
+                    "timeseries_points_left_in_spool points=%d path=%s",
+                    self.spool.count,
+                    self.spool.path,
                 )
-                await asyncio.sleep(delay)
-                continue
-            except PointsRejected as exc:
-                rejected = min(exc.dropped, count)
-                self.rejected += rejected
-                self.written += count - rejected
-                logger.error("timeseries_points_rejected points=%d error=%r", rejected, str(exc))
-            except Exception:
-                # A bug, not an outage: retrying would stall every later point behind it.
-                self.rejected += count
-                logger.exception("timeseries_write_failed points=%d", count)
-            else:
-                self.written += count
-                if attempt:
-                    logger.info("timeseries_write_recovered attempts=%d points=%d", attempt, count)
-            break
-        self._in_flight = []
+            await self.spool.close()
+        # The spool is someone else's from here on: a later start() numbers it afresh.
+        self._spooled_runs.clear()
+        self._attempt, self._retry_at, self._spool_retry_at = 0, None, 0.0
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = []
+
+    def _may_write(self) -> bool:
+        return self._retry_at is None or time.monotonic() >= self._retry_at
+
+    def _spool_usable(self) -> bool:
+        return self.spool is not None and time.monotonic() >= self._spool_retry_at
+
+    def _spool_backlog(self) -> bool:
+        return self.spool is not None and self.spool.count > 0 and self._spool_usable()
+
+    def _has_batch(self) -> bool:
+        return bool(self._held) or self._spool_backlog() or len(self._buffer) >= self.batch_size
+
+    def _has_work(self) -> bool:
+        return bool(self._held or self._buffer) or self._spool_backlog()
+
+    def _wait_s(self) -> float:
+        if self._retry_at is None:
+            return self.flush_interval_s
+        return max(0.0, min(self.flush_interval_s, self._retry_at - time.monotonic()))
+
+    async def _spill_if_needed(self) -> None:
+        pressed = self._retry_at is not None or self.buffered > self.spill_at_points
+        if pressed and self.buffered and self._spool_usable():
+            await self._spill()
+
+    async def _spill(self) -> None:
+        """Move everything in memory to the spool, oldest first, a batch per transaction."""
+        assert self.spool is not None
+        while self._held or self._buffer:
+            if not self._held:
+                self._hold(min(self.batch_size, len(self._buffer)))
+            first, points = self._held[0]
+            try:
+                dropped = await self.spool.append(points)
+            except SpoolError as exc:
+                self._spool_failed("append", exc)
+                return
+            self._release_held()
+            self._spooled_runs.append(_Run(first, len(points)))
+            if dropped:
+                # The spool logs these; here they join the other losses.
+                self.dropped += dropped
+                self._settle_spooled(dropped)
         self._settle()
 
+    async def _write_next(self) -> None:
+        """Write one batch: the spool's oldest points if it has any, else memory's."""
+        if self._spool_backlog():
+            await self._write_from_spool()
+            return
+        if not self._held:
+            self._hold(min(self.batch_size, len(self._buffer)))
+        if await self._write(self._held[0][1]):
+            self._release_held()
+            self._settle()
+
+    async def _write_from_spool(self) -> None:
+        assert self.spool is not None
+        try:
+            batch = await self.spool.read(self.batch_size)
+        except SpoolError as exc:
+            self._spool_failed("read", exc)
+            return
+        if batch.points and not await self._write(batch.points):
+            return
+        try:
+            await self.spool.remove(batch)
+        except SpoolError as exc:
+            # Written but still spooled: written again later, which stores them once.
+            self._spool_failed("remove", exc)
+            return
+        self.dropped += batch.unreadable
+        self._settle_spooled(batch.rows)
+        self._settle()
+
+    async def _write(self, points: list[Point]) -> bool:
+        """One attempt; True when the backend answered (written or rejected), False when it
+        is unavailable (retry after the backoff) or close() interrupted the write."""
+        count = len(points)
+        try:
+            await self._unless_stopped(self.store.write(points))
+        except _Stopped:
+            return False
+        except BackendUnavailable as exc:
+            delay = backoff_delay(self._attempt, self.initial_backoff_s, self.max_backoff_s)
+            self._attempt += 1
+            self.retries += 1
+            self._retry_at = time.monotonic() + delay
+            logger.warning(
+                "timeseries_write_retry attempt=%d delay_s=%.2f points=%d buffered=%d "
+                "spooled=%d error=%r",
+                self._attempt,
+                delay,
+                count,
+                self.buffered,
+                self.spooled,
+                str(exc),
+            )
+            return False
+        except PointsRejected as exc:
+            rejected = min(exc.dropped, count)
+            self.rejected += rejected
+            self.written += count - rejected
+            logger.error("timeseries_points_rejected points=%d error=%r", rejected, str(exc))
+        except Exception:
+            # A bug, not an outage: retrying would stall every later point behind it.
+            self.rejected += count
+            logger.exception("timeseries_write_failed points=%d", count)
+        else:
+            self.written += count
+            if self._attempt:
+                logger.info(
+                    "timeseries_write_recovered attempts=%d points=%d spooled=%d",
+                    self._attempt,
+                    count,
+                    self.spooled,
+                )
+        self._attempt, self._retry_at = 0, None
+        return True
+
+    async def _unless_stopped(self, write: Coroutine[Any, Any, None]) -> None:
+        """Await the write, cancelling it if close() stops the writer first."""
+        assert self._stop is not None
+        task = asyncio.ensure_future(write)
+        try:
+            await asyncio.wait((task, self._stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait((task,))
+        if task.cancelled():
+            raise _Stopped
+        task.result()
+
+    def _hold(self, count: int) -> None:
+        first = self._submitted - len(self._buffer)
+        self._held.append((first, [self._buffer.popleft() for _ in range(count)]))
+        self._held_count += count
+
+    def _release_held(self) -> None:
+        _, points = self._held.popleft()
+        self._held_count -= len(points)
+
+    def _settle_spooled(self, count: int) -> None:
+        """The spool's `count` oldest points are gone (written, rejected or dropped)."""
+        while count and self._spooled_runs:
+            run = self._spooled_runs[0]
+            taken = min(count, run.count)
+            run.first += taken
+            run.count -= taken
+            count -= taken
+            if not run.count:
+                self._spooled_runs.popleft()
+
+    def _spool_failed(self, action: str, exc: SpoolError) -> None:
+        assert self.spool is not None
+        self._spool_retry_at = time.monotonic() + self.max_backoff_s
+        logger.error(
+            "timeseries_spool_failed action=%s retry_in_s=%.1f buffered=%d error=%r",
+            action,
+            self.max_backoff_s,
+            self.buffered,
+            str(exc),
+        )
+
     def _oldest_unsettled(self) -> int:
-        if self._in_flight:
-            return self._in_flight_first
+        # Spooled points are older than held ones, which are older than the buffer's.
+        if self._spooled_runs:
+            return self._spooled_runs[0].first
+        if self._held:
+            return self._held[0][0]
         return self._submitted - len(self._buffer)
 
     def _settle(self) -> None:

@@ -18,6 +18,7 @@ from tests.edge.beacon.helpers import (
     EDDYSTONE_UUID,
     IBEACON_APPLE_DATA,
     T0,
+    app_raw,
 )
 
 
@@ -52,6 +53,13 @@ def test_a_raw_line_is_parsed_from_the_bytes_on_air() -> None:
     advert = decode_line(line(raw=EDDYSTONE_RAW.hex()))
     assert advert.service_data == {EDDYSTONE_UUID: EDDYSTONE_FRAME}
     assert advert.service_uuids == (EDDYSTONE_UUID,)
+    assert advert.tx_power is None
+
+
+def test_a_raw_line_takes_tx_power_from_the_bytes_unless_given() -> None:
+    raw = app_raw("0123456789abcdef", tx_power_level=-12).hex()
+    assert decode_line(line(raw=raw)).tx_power == -12
+    assert decode_line(line(raw=raw, tx_power=-4)).tx_power == -4
 
 
 advert_st = st.builds(

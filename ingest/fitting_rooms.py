@@ -1,0 +1,120 @@
+"""Fitting-room state as pure transitions (event time, no I/O).
+
+A room holds the garments now inside it, the staff present and, when known, the member
+inside. A *session* runs from the first garment entering an empty room to the last one
+leaving; a *try-on* is a garment entering during a session for the first time.
+Events may arrive late or twice (outbox replays): a leave that was already applied, or an
+enter older than the garment's last leave, changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+# Leaves remembered per room, so that a late `enter` is recognised as history.
+_RECENT_LEAVES = 256
+
+
+class RoomItem(msgspec.Struct, frozen=True):
+    gtin: str
+    since_ms: int
+
+
+class RoomState(msgspec.Struct, kw_only=True):
+    items: dict[str, RoomItem] = msgspec.field(default_factory=dict)  # epc -> item
+    staff: dict[str, int] = msgspec.field(default_factory=dict)  # staff id -> since
+    member_id: str | None = None
+    session_start_ms: int | None = None
+    session_tried: list[str] = msgspec.field(default_factory=list)  # epcs
+    session_staff: bool = False
+    recent_leaves: dict[str, int] = msgspec.field(default_factory=dict)  # epc -> left at
+
+    @property
+    def occupied(self) -> bool:
+        return bool(self.items)
+
+
+class TryOn(msgspec.Struct, frozen=True):
+    epc: str
+    gtin: str
+    ts_ms: int
+    member_id: str | None
+
+
+class FittingSession(msgspec.Struct, frozen=True):
+    start_ms: int
+    end_ms: int
+    items: int
+    staff_present: bool
+    member_id: str | None
+
+
+class RoomChange(msgspec.Struct, frozen=True):
+    try_on: TryOn | None = None
+    ended: FittingSession | None = None
+
+
+NO_CHANGE = RoomChange()
+
+
+def garment_enter(room: RoomState, epc: str, gtin: str, ts_ms: int) -> RoomChange:
+    """A garment entered the room (mutates `room`)."""
+    if epc in room.items:
+        return NO_CHANGE  # already inside: a repeat or replay
+    left_at = room.recent_leaves.get(epc)
+    if left_at is not None and left_at >= ts_ms:
+        return NO_CHANGE  # a late enter whose leave we already applied
+    if room.session_start_ms is None:
+        room.session_start_ms = ts_ms
+        room.session_tried = []
+        room.session_staff = bool(room.staff)
+    room.items[epc] = RoomItem(gtin=gtin, since_ms=ts_ms)
+    if epc in room.session_tried:
+        return NO_CHANGE  # back in the same session: one try-on
+    room.session_tried.append(epc)
+    return RoomChange(try_on=TryOn(epc=epc, gtin=gtin, ts_ms=ts_ms, member_id=room.member_id))
+
+
+def garment_leave(room: RoomState, epc: str, ts_ms: int) -> RoomChange:
+    """A garment left the room (mutates `room`); the last one out ends the session."""
+    item = room.items.get(epc)
+    if item is None or item.since_ms > ts_ms:
+        _remember_leave(room, epc, ts_ms)
+        return NO_CHANGE
+    del room.items[epc]
+    _remember_leave(room, epc, ts_ms)
+    if room.items or room.session_start_ms is None:
+        return NO_CHANGE
+    ended = FittingSession(
+        start_ms=room.session_start_ms,
+        end_ms=ts_ms,
+        items=len(room.session_tried),
+        staff_present=room.session_staff,
+        member_id=room.member_id,
+    )
+    room.session_start_ms = None
+    room.session_tried = []
+    room.session_staff = False
+    room.member_id = None
+    return RoomChange(ended=ended)
+
+
+def staff_enter(room: RoomState, staff_id: str, ts_ms: int) -> None:
+    room.staff.setdefault(staff_id, ts_ms)
+    if room.session_start_ms is not None:
+        room.session_staff = True
+
+
+def staff_leave(room: RoomState, staff_id: str) -> None:
+    room.staff.pop(staff_id, None)
+
+
+def member_inside(room: RoomState, member_id: str) -> None:
+    room.member_id = member_id
+
+
+def _remember_leave(room: RoomState, epc: str, ts_ms: int) -> None:
+    room.recent_leaves[epc] = max(ts_ms, room.recent_leaves.get(epc, ts_ms))
+    if len(room.recent_leaves) > _RECENT_LEAVES:
+        oldest = min(room.recent_leaves, key=room.recent_leaves.__getitem__)
+        del room.recent_leaves[oldest]
