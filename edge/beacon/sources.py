@@ -217,7 +217,7 @@ class BleakSource:
                 elif time.monotonic() - last_heard > self.watchdog_seconds:
                     log.warning("beacon scanner silent seconds=%s", self.watchdog_seconds)
                     return True
-                deliver(batch[:1], self.clock())
+                await asyncio.to_thread(deliver, batch, self.clock())
         return True
 
     def _callback(

@@ -20,6 +20,7 @@ Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.uint8]  # 0 or 255
 FloatArray = npt.NDArray[np.float32]
 BackgroundKind = Literal["average", "mog2", "knn"]
+_SETTLED = 4.0  # squared distance over variance below which a pixel is surely background
 
 
 class BackgroundModel(Protocol):
@@ -90,7 +91,10 @@ class RunningAverage:
             alpha_map = np.full(dist2.shape, 1.0 / self._seen, np.float32)
             fg[:] = 0
         else:
-            alpha_map = np.where(candidate, self._alpha_fg, self._alpha).astype(np.float32)
+            # Learn quickly only what is surely background: a faint shadow or the edge of a
+            # person learned now would stand out as a ghost when they are gone.
+            settled = (z < _SETTLED) & ~candidate
+            alpha_map = np.where(settled, self._alpha, self._alpha_fg).astype(np.float32)
             if freeze is not None:
                 alpha_map[freeze > 0] = 0.0
         mean += diff * alpha_map[..., None]

@@ -284,7 +284,7 @@ class PresenceFilter:
             current = tag.tracks[placed]
             held = self._mean(placed, current, ts)
             if held is None:
-                held = current.last_mean
+                held = -1000.0
             if strength <= held + self._margin:
                 return
             self._emit(out, epc, placed, "leave", ts, current.antenna, current.rssi)

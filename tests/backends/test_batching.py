@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -42,15 +42,6 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[SQLiteTimeSeries]:
     store = SQLiteTimeSeries(tmp_path / "ts.sqlite")
     yield store
     await store.close()
-
-
-@pytest.fixture
-def own_influxdb(tmp_path: Path) -> Iterator[InfluxDB]:
-    """A private server this test may stop and start."""
-    server = InfluxDB(tmp_path / "influx")
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_flush_writes_a_partial_batch_at_once(sqlite: SQLiteTimeSeries) -> None:
