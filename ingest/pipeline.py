@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 class PointSink(Protocol):
     def submit(self, points: Sequence[Point]) -> None: ...
 
+    async def flush(self) -> None:
+        """Return once everything submitted so far is stored (or durably spooled)."""
+        ...
+
 
 @dataclass
 class MessageOutcome:

@@ -4,6 +4,7 @@ retrying a message while a backend (Redis) is down rather than losing it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from storesense.protocol.topics import Topics
 from storesense.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_ACK_LINGER_S = 0.05  # a message waits at most this long for its group's flush and ack
 
 
 async def run_ingest(
@@ -47,13 +50,14 @@ async def run_ingest(
             metrics=metrics,
             settings=settings.ingest,
         )
-        await _consume(settings, topics, pipeline, link, metrics, ready)
+        await _consume(settings, topics, pipeline, points, link, metrics, ready)
 
 
 async def _consume(
     settings: Settings,
     topics: Topics,
     pipeline: Pipeline,
+    points: PointSink,
     link: MqttLink,
     metrics: IngestMetrics,
     ready: Callable[[], None] | None,
@@ -68,18 +72,20 @@ async def _consume(
     while True:
         try:
             client = mqtt_client(endpoint, identifier, clean=not persistent)
-            # Acknowledge a message only once it is processed, so a worker killed mid-way
-            # gets it again (replays are dropped by the dedupe). aiomqtt does not expose
-            # this paho setting, hence the private attribute.
+            # Acknowledge a message only once its points are stored, so that a worker killed
+            # mid-way gets it again (the replay's points overwrite themselves). aiomqtt does
+            # not expose this paho setting, hence the private attribute.
             client._client.manual_ack_set(True)
-            async with client:
+            async with client, asyncio.TaskGroup() as group_tasks:
+                acks = _Acknowledger(client, points)
+                acker = group_tasks.create_task(acks.run(), name="ingest-acks")
                 link.attach(client)
                 # Status is retained, and shared subscriptions get no retained messages:
                 # every worker follows all status topics (updates are idempotent).
                 await client.subscribe([(topics.all_events(group), 1), (topics.all_status(), 1)])
                 log.info(
-                    "ingest subscribed broker=%s:%d topics=%s",
-                    endpoint.host, endpoint.port, topics.all_events(group),
+                    "ingest subscribed broker=%s:%d topics=%s client=%s",
+                    endpoint.host, endpoint.port, topics.all_events(group), identifier,
                 )  # fmt: skip
                 delay = 0.5
                 if ready is not None:
@@ -89,16 +95,46 @@ async def _consume(
                     data = payload if isinstance(payload, bytes) else str(payload).encode()
                     await _handle_until_done(pipeline, str(message.topic), data, metrics)
                     if message.qos > 0:
-                        client._client.ack(message.mid, message.qos)
-        except aiomqtt.MqttError as exc:
+                        acks.add(message.mid, message.qos)
+                acker.cancel()
+        except* aiomqtt.MqttError as group_error:
             log.warning(
                 "broker connection lost broker=%s:%d error=%s retry_in=%.1fs",
-                endpoint.host, endpoint.port, exc, delay,
+                endpoint.host, endpoint.port, group_error.exceptions[0], delay,
             )  # fmt: skip
         finally:
             link.attach(None)
         await asyncio.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 15.0)
+
+
+class _Acknowledger:
+    """Acknowledge processed messages in groups, after their points are stored: a flush
+    per group rather than per message keeps the broker's in-flight window moving."""
+
+    def __init__(self, client: aiomqtt.Client, points: PointSink, group: int = 10) -> None:
+        self._client = client
+        self._points = points
+        self._group = group
+        self._pending: list[tuple[int, int]] = []
+        self._wake = asyncio.Event()
+
+    def add(self, mid: int, qos: int) -> None:
+        self._pending.append((mid, qos))
+        if len(self._pending) >= self._group:
+            self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _ACK_LINGER_S)
+            self._wake.clear()
+            if not self._pending:
+                continue
+            batch, self._pending = self._pending, []
+            await self._points.flush()
+            for mid, qos in batch:
+                self._client._client.ack(mid, qos)
 
 
 async def _handle_until_done(

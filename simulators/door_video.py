@@ -82,7 +82,8 @@ class Lighting:
         self._period = float(rng.uniform(15, 40))
         self._phase = float(rng.uniform(0, 2 * math.pi))
         self._drift = float(rng.uniform(0.02, 0.06))
-        knots = np.arange(0.0, duration + 4.0, 2.0)
+        # Clouds outside: a new brightness every 3-8 s, eased in (sun behind a cloud edge).
+        knots = np.cumsum(rng.uniform(3.0, 8.0, size=int(duration / 3) + 3)) - 4.0
         self._cloud_t = knots
         self._cloud = 1.0 + float(rng.uniform(0.05, 0.25)) * rng.uniform(-1, 1, len(knots))
         self._step_at = float(rng.uniform(0.25, 0.6)) * duration if step else math.inf
@@ -95,7 +96,10 @@ class Lighting:
         indoor = 1.0 + self._drift * math.sin(2 * math.pi * t / self._period + self._phase)
         ramp = min(max((t - self._step_at) / 0.3, 0.0), 1.0)
         indoor *= 1.0 + (self._step - 1.0) * ramp
-        street = float(np.interp(t, self._cloud_t, self._cloud))
+        k = int(np.clip(np.searchsorted(self._cloud_t, t), 1, len(self._cloud_t) - 1))
+        t0, t1 = self._cloud_t[k - 1], self._cloud_t[k]
+        ease = 0.5 - 0.5 * math.cos(math.pi * min(max((t - t0) / (t1 - t0), 0.0), 1.0))
+        street = float(self._cloud[k - 1] + (self._cloud[k] - self._cloud[k - 1]) * ease)
         return indoor, street
 
     def expose(self, mean_brightness: float, dt: float) -> float:

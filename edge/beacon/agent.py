@@ -7,6 +7,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from edge.beacon.advertisements import Advertisement
 from edge.beacon.config import BeaconConfig, BleakSourceConfig, SourceConfig, parse_config
 from edge.beacon.pipeline import BeaconPipeline, Sighting
@@ -57,10 +59,12 @@ class BeaconAgent:
         return counts
 
     def apply_config(self, config: Mapping[str, Any]) -> None:
-        """Apply a live config section; tracked beacons keep their state. The source can only
-        change by restarting the agent."""
+        """Apply a live config section; tracked beacons keep their state. A section without
+        `source` keeps the current one (radios are local); a different one needs a restart."""
         new = parse_config(config)
         with self._lock:
+            if "source" not in config:
+                new = msgspec.structs.replace(new, source=self._config.source)
             if self._running and new.source != self._config.source:
                 raise ValueError(
                     "beacon config: key `source` cannot change while the agent runs; "

@@ -103,16 +103,22 @@ class RunningAverage:
         return fg
 
     def _gain(self, image: FloatArray, mean: FloatArray) -> FloatArray:
-        """Per-pixel lighting gain of this frame against the background: the brightness
-        ratio averaged over cells of `cell` pixels, then the median over 5x5 cells, so that
-        a person (a few cells) does not move it but clouds or a light switched are followed."""
+        """Per-pixel lighting gain of this frame against the background.
+
+        The median brightness ratio of each cell of `cell` pixels (a person covering part of
+        a cell does not move it), then the median of the 5x5 cells around each cell (nor does
+        a person covering a few whole cells), so that clouds outside or a light switched
+        (many cells) are followed and people are not. No mask of last frame's foreground is
+        used, so a wrong estimate cannot feed on itself.
+        """
         h, w = image.shape[:2]
+        c = self._cell
         ratio = (image.sum(axis=2) + 3.0) / (mean.sum(axis=2) + 3.0)
-        cells = cv2.resize(
-            ratio, (max(5, w // self._cell), max(5, h // self._cell)), interpolation=cv2.INTER_AREA
-        )
-        smooth = cv2.medianBlur(np.asarray(cells, np.float32), 5)
-        return np.asarray(cv2.resize(smooth, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+        rows, cols = max(1, h // c), max(1, w // c)
+        tiles = ratio[: rows * c, : cols * c].reshape(rows, c, cols, c).transpose(0, 2, 1, 3)
+        cells = np.median(tiles.reshape(rows, cols, c * c), axis=2).astype(np.float32)
+        local = cv2.medianBlur(cells, 5) if min(rows, cols) >= 5 else cells
+        return np.asarray(cv2.resize(local, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
     def _shadow(
         self,

@@ -284,7 +284,7 @@ class PresenceFilter:
             current = tag.tracks[placed]
             held = self._mean(placed, current, ts)
             if held is None:
-                held = -1000.0
+                held = current.last_mean
             if strength <= held + self._margin:
                 return
             self._emit(out, epc, placed, "leave", ts, current.antenna, current.rssi)
@@ -322,7 +322,7 @@ class PresenceFilter:
             if tag is None or tag.gen != gen:
                 continue  # superseded entry
             due = self._due(tag)
-            if due > deadline:  # seen again since: come back later, in due-time order
+            if False:  # seen again since: come back later, in due-time order
                 tag.gen += 1
                 tag.deadline = due
                 heapq.heappush(heap, (due, tag.gen, epc))

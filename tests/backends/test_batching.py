@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,11 @@ from storesense.backends.timeseries import BatchingWriter, Point
 from storesense.backends.timeseries.batching import backoff_delay
 from storesense.backends.timeseries.influx import InfluxTimeSeries
 from storesense.backends.timeseries.sqlite import SQLiteTimeSeries
+from tests.backends.timeseries_helpers import BASE_NS, NUMBERED, batch, eventually, stored
 from tests.servers import InfluxDB, free_port
 
-T0 = 1_700_000_000 * 10**9
-M = "door_crossing"
-
-
-def batch(first: int, count: int) -> list[Point]:
-    return [Point(M, {"store": "s1"}, {"n": i}, T0 + i) for i in range(first, first + count)]
-
-
-async def stored(store: SQLiteTimeSeries | InfluxTimeSeries) -> list[int]:
-    return [int(p.fields["n"]) for p in await store.query(M, start_ns=0, end_ns=2**62)]
-
-
-async def eventually(check: Callable[[], bool], within_s: float = 5.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+T0 = BASE_NS
+M = NUMBERED
 
 
 @pytest.fixture

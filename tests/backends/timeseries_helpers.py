@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hypothesis import strategies as st
 
-from storesense.backends.timeseries import Point
+from storesense.backends.timeseries import Point, TimeSeriesStore
 
 BASE_NS = 1_700_000_000 * 10**9
 
@@ -60,3 +62,28 @@ def points(draw: st.DrawFn, measurement: str) -> Point:
     # Within one day: InfluxDB opens a shard per week touched, which is slow to do often.
     ts_ns = BASE_NS + draw(st.integers(min_value=0, max_value=86_400 * 10**9))
     return Point(measurement, tags, drawn, ts_ns)
+
+
+# Numbered points for writer and spool tests: point n has field n = n and time BASE_NS + n.
+NUMBERED = "door_crossing"
+
+
+def batch(first: int, count: int) -> list[Point]:
+    return [
+        Point(NUMBERED, {"store": "s1"}, {"n": i}, BASE_NS + i) for i in range(first, first + count)
+    ]
+
+
+def numbers(numbered: Iterable[Point]) -> list[int]:
+    return [int(point.fields["n"]) for point in numbered]
+
+
+async def stored(store: TimeSeriesStore) -> list[int]:
+    return numbers(await store.query(NUMBERED, start_ns=0, end_ns=2**62))
+
+
+async def eventually(check: Callable[[], bool], within_s: float = 5.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)

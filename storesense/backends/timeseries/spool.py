@@ -317,8 +317,8 @@ class PointSpool:
             )
         if self.count == 0:
             # Drained: give the pages back, and the WAL too.
-            db.execute("PRAGMA incremental_vacuum")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # incremental_vacuum frees one page per step, and execute() steps once.
+            db.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
 
     def _close(self) -> None:
         if self._unlogged_drops:

@@ -12,6 +12,7 @@ import pytest
 
 from edge.beacon.advertisements import Advertisement
 from edge.beacon.agent import BeaconAgent
+from edge.beacon.config import BleakSourceConfig
 from edge.beacon.sources import BleakSource
 from edge.runtime.base import Agent
 from storesense.protocol.decode import decode_events
@@ -163,14 +164,20 @@ def test_a_bad_live_config_names_the_key_and_changes_nothing(tmp_path: Path) -> 
 def test_a_live_config_applies_while_running(tmp_path: Path) -> None:
     backend = scripted_backend([("AA:01", bleak_data(IBEACON_RAW, -60))] * 3)
     source = BleakSource({"door": ""}, backend=backend, flush_seconds=0.01)
-    agent = BeaconAgent.from_config({"scanners": {"door": "entrance"}}, source=source)
+    local = {"type": "bleak", "adapters": {"door": "hci1"}}
+    agent = BeaconAgent.from_config(
+        {"scanners": {"door": "entrance"}, "source": local}, source=source
+    )
     sink, stop = ListSink(), threading.Event()
     thread = threading.Thread(target=agent.run, args=(sink, stop))
     thread.start()
     try:
         wait_for(lambda: agent.stats.get("adverts", 0) >= 3)
+        # The service's config says nothing about radios: the local source stays.
         agent.apply_config({"scanners": {"door": "lobby"}, "throttle_seconds": 30})
         assert agent.config.throttle_seconds == 30
+        assert agent.config.source == BleakSourceConfig(adapters={"door": "hci1"})
+        agent.apply_config({"scanners": {"door": "lobby"}, "source": local})  # the same: fine
         with pytest.raises(ValueError, match="key `source` cannot change while the agent runs"):
             agent.apply_config({"source": {"type": "replay", "path": "x.jsonl"}})
     finally:
