@@ -15,7 +15,8 @@ import storesense
 from api.alert_feed import follow_alerts
 from api.context import ApiContext
 from api.live import AlertHub
-from api.routes import alerts, devices, events, health, members
+from api.routes import alerts, devices, events, health
+from api.routes import registry as registry_routes
 from storesense.backends.state.base import StateStore
 from storesense.mqtt import MqttLink
 from storesense.settings import Settings
@@ -53,7 +54,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
-    for module in (alerts, devices, events, members, health):
+    for module in (alerts, devices, events, registry_routes, health):
         app.include_router(module.router)
 
     page = (Path(__file__).parent / "static" / "index.html").read_text(encoding="utf-8")

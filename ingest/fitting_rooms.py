@@ -3,16 +3,17 @@
 A room holds the garments now inside it, the staff present and, when known, the member
 inside. A *session* runs from the first garment entering an empty room to the last one
 leaving; a *try-on* is a garment entering during a session for the first time.
-Events may arrive late or twice (outbox replays): a leave that was already applied, or an
-enter older than the garment's last leave, changes nothing twice.
+Events may arrive twice (outbox replays) or out of order (late delivery, several workers):
+an enter or leave seen before changes nothing again, and an enter whose leave was applied
+first still counts its try-on.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-# Leaves remembered per room, so that a late `enter` is recognised as history.
-_RECENT_LEAVES = 256
+# Garments whose enters and leaves a room remembers, to recognise replays and late events.
+_RECENT = 256
 
 
 class RoomItem(msgspec.Struct, frozen=True):
@@ -28,6 +29,7 @@ class RoomState(msgspec.Struct, kw_only=True):
     session_tried: list[str] = msgspec.field(default_factory=list)  # epcs
     session_staff: bool = False
     recent_leaves: dict[str, int] = msgspec.field(default_factory=dict)  # epc -> left at
+    recent_enters: dict[str, list[int]] = msgspec.field(default_factory=dict)  # epc -> at
 
     @property
     def occupied(self) -> bool:
@@ -59,11 +61,14 @@ NO_CHANGE = RoomChange()
 
 def garment_enter(room: RoomState, epc: str, gtin: str, ts_ms: int) -> RoomChange:
     """A garment entered the room (mutates `room`)."""
-    if epc in room.items:
-        return NO_CHANGE  # already inside: a repeat or replay
+    if epc in room.items or ts_ms in room.recent_enters.get(epc, ()):
+        return NO_CHANGE  # already inside, or this very enter again (a replay)
+    _remember(room.recent_enters, epc, ts_ms)
     left_at = room.recent_leaves.get(epc)
     if left_at is not None and left_at >= ts_ms:
-        return NO_CHANGE  # a late enter whose leave we already applied
+        # Its leave was applied first (late delivery, another worker): the try-on happened,
+        # but the garment is no longer in the room.
+        return RoomChange(try_on=TryOn(epc=epc, gtin=gtin, ts_ms=ts_ms, member_id=room.member_id))
     if room.session_start_ms is None:
         room.session_start_ms = ts_ms
         room.session_tried = []
@@ -115,6 +120,15 @@ def member_inside(room: RoomState, member_id: str) -> None:
 
 def _remember_leave(room: RoomState, epc: str, ts_ms: int) -> None:
     room.recent_leaves[epc] = max(ts_ms, room.recent_leaves.get(epc, ts_ms))
-    if len(room.recent_leaves) > _RECENT_LEAVES:
+    if len(room.recent_leaves) > _RECENT:
         oldest = min(room.recent_leaves, key=room.recent_leaves.__getitem__)
         del room.recent_leaves[oldest]
+
+
+def _remember(enters: dict[str, list[int]], epc: str, ts_ms: int) -> None:
+    times = enters.setdefault(epc, [])
+    times.append(ts_ms)
+    del times[:-4]  # a few per garment is enough to spot replays
+    if len(enters) > _RECENT:
+        oldest = min(enters, key=lambda key: enters[key][-1])
+        del enters[oldest]

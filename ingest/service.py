@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 from collections.abc import Callable
 
 import aiomqtt
@@ -65,9 +66,13 @@ async def _consume(
     endpoint = settings.broker.endpoint()
     group = settings.ingest.shared_group
     # A fixed client id gets a persistent session: the broker keeps what arrives while this
-    # worker is down and redelivers what it had not acknowledged.
-    persistent = settings.ingest.client_id is not None
-    identifier = settings.ingest.client_id or client_id(settings, "ingest")
+    # worker is down and redelivers what it had not acknowledged. The embedded broker lives
+    # and dies with this process, so there a fresh session is all there is.
+    identifier = settings.ingest.client_id
+    if identifier is None and not settings.broker.embedded:
+        identifier = f"{settings.broker.client_id_prefix}-ingest-{socket.gethostname()}"
+    persistent = identifier is not None
+    identifier = identifier or client_id(settings, "ingest")
     delay = 0.5
     while True:
         try:

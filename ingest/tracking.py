@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import msgspec
@@ -82,9 +83,7 @@ class Tracker:
                 await self._remember_last_visit(store, summary)
         return ended
 
-    async def _rfid(
-        self, store: str, event: RfidTag, directory: Directory, out: Tracked
-    ) -> None:
+    async def _rfid(self, store: str, event: RfidTag, directory: Directory, out: Tracked) -> None:
         tag = directory.tag(event.epc)
         room_key = f"room:{store}:{event.zone}" if self.is_fitting_room(event.zone) else None
         if tag.kind == "member" and tag.member is not None:
@@ -125,26 +124,25 @@ class Tracker:
         out: Tracked,
     ) -> None:  # fmt: skip
         out.points.append(facts.try_on(store, zone, tried, directory.product(tried.gtin)))
-        window = self._settings.conversion_window_s
-        await self._state.update(
+        converted = await self._state.update(
             f"tried:{store}:{tried.epc}",
-            _replace(
-                conversions.TriedGarment,
+            _upsert(
+                conversions.GarmentRecord,
                 lambda record: conversions.mark_tried(
                     record, tried.epc, tried.gtin, zone, tried.ts_ms, tried.member_id
                 ),
             ),
-            ttl_s=window,
+            ttl_s=self._settings.conversion_window_s,
         )
+        if converted is not None:
+            out.points.append(facts.conversion(store, converted))
         if tried.member_id is not None:
             await self._update(
                 f"visit:{store}:{tried.member_id}", visits.MemberVisit,
                 lambda v: visits.add_tried(v, tried.gtin), ttl_s=_DAY_S,
             )  # fmt: skip
 
-    async def _sale(
-        self, store: str, event: PosSale, directory: Directory, out: Tracked
-    ) -> None:
+    async def _sale(self, store: str, event: PosSale, directory: Directory, out: Tracked) -> None:
         member = _sale_member(event, directory)
         if member is not None:
             await self._member_seen(store, member, event.ts_ms, None, "sale", out)
@@ -161,11 +159,17 @@ class Tracker:
             out.points.append(point)
             if item.epc is None:
                 continue
-            converted = await self._update(
-                f"tried:{store}:{item.epc}", conversions.TriedGarment,
-                lambda r: conversions.mark_sold(r, event.sale_id, event.ts_ms),
+            converted = await self._state.update(
+                f"tried:{store}:{item.epc}",
+                _upsert(
+                    conversions.GarmentRecord,
+                    partial(
+                        conversions.mark_sold,
+                        epc=item.epc, gtin=gtin, sale_id=event.sale_id, ts_ms=event.ts_ms,
+                    ),  # fmt: skip
+                ),
                 ttl_s=self._settings.conversion_window_s,
-            )  # fmt: skip
+            )
             if converted is not None:
                 out.points.append(facts.conversion(store, converted))
         if member is not None:
@@ -207,9 +211,7 @@ class Tracker:
             ttl_s=_LAST_VISIT_TTL_S,
         )
 
-    async def _room(
-        self, key: str, change: Callable[[fitting_rooms.RoomState], R]
-    ) -> R:
+    async def _room(self, key: str, change: Callable[[fitting_rooms.RoomState], R]) -> R:
         def transition(old: bytes | None) -> tuple[bytes | None, R]:
             room = (
                 fitting_rooms.RoomState()
@@ -236,12 +238,15 @@ class Tracker:
         return await self._state.update(key, transition, ttl_s=ttl_s)
 
 
-def _replace(
-    model: type[S], make: Callable[[S | None], S]
-) -> Callable[[bytes | None], tuple[bytes | None, None]]:
-    def transition(old: bytes | None) -> tuple[bytes | None, None]:
+def _upsert(
+    model: type[S], change: Callable[[S | None], tuple[S, R]]
+) -> Callable[[bytes | None], tuple[bytes | None, R]]:
+    """A transition that creates the document when absent."""
+
+    def transition(old: bytes | None) -> tuple[bytes | None, R]:
         current = None if old is None else msgspec.json.decode(old, type=model)
-        return msgspec.json.encode(make(current)), None
+        document, result = change(current)
+        return msgspec.json.encode(document), result
 
     return transition
 

@@ -151,8 +151,9 @@ class IngestSettings(BaseModel):
     )
     client_id: str | None = Field(
         default=None,
-        description="fixed MQTT client id = persistent session (broker keeps messages while "
-        "the worker is down); unset = a fresh id and a clean session",
+        description="MQTT client id of ingest; with an external broker its session persists "
+        "(the broker keeps messages while ingest is down). Unset: <prefix>-ingest-<host>. "
+        "Give each ingest process on one host its own.",
     )
 
 

@@ -58,22 +58,7 @@ async def running_stack(
             await stack.enter_async_context(
                 embedded_broker(settings.broker.embedded_host, settings.broker.embedded_port)
             )
-        state = open_state(settings)
-        stack.push_async_callback(state.close)
-        await state.ping()
-        timeseries = open_timeseries(settings)
-        stack.push_async_callback(timeseries.close)
-        writer = BatchingWriter(
-            timeseries,
-            batch_size=settings.timeseries.batch_size,
-            flush_interval_s=settings.timeseries.flush_interval_s,
-            max_buffered_points=settings.timeseries.max_buffered_points,
-            # InfluxDB is another machine that may be down; the embedded SQLite needs no spool.
-            spool=PointSpool(settings.spool_path(), settings.timeseries.spool_max_bytes)
-            if settings.timeseries.influx_url
-            else None,
-        )
-        await stack.enter_async_context(writer)
+        state, writer = await _open_backends(stack, settings)
 
         ingest_ready = asyncio.Event()
 
@@ -112,6 +97,52 @@ async def running_stack(
                 server.should_exit = True
                 ingest.cancel()
 
+
+async def _open_backends(
+    stack: AsyncExitStack, settings: Settings
+) -> tuple[StateStore, BatchingWriter]:
+    """State and the time-series writer, closed by `stack`."""
+    state = open_state(settings)
+    stack.push_async_callback(state.close)
+    await state.ping()
+    timeseries = open_timeseries(settings)
+    stack.push_async_callback(timeseries.close)
+    writer = BatchingWriter(
+        timeseries,
+        batch_size=settings.timeseries.batch_size,
+        flush_interval_s=settings.timeseries.flush_interval_s,
+        max_buffered_points=settings.timeseries.max_buffered_points,
+        # InfluxDB is another machine that may be down; the embedded SQLite needs no spool.
+        spool=PointSpool(settings.spool_path(), settings.timeseries.spool_max_bytes)
+        if settings.timeseries.influx_url
+        else None,
+    )
+    await stack.enter_async_context(writer)
+    return state, writer
+
+
+
+@asynccontextmanager
+async def running_ingest(
+    settings: Settings, registry: CollectorRegistry | None = None
+) -> AsyncIterator[StateStore]:
+    """An ingest worker alone (no broker, no API): for `storesense ingest --workers N`."""
+    async with AsyncExitStack() as stack:
+        state, writer = await _open_backends(stack, settings)
+        ready = asyncio.Event()
+        async with asyncio.TaskGroup() as group:
+            ingest = group.create_task(
+                run_ingest(settings, state, writer, registry or CollectorRegistry(), ready.set),
+                name="ingest",
+            )
+            while not ready.is_set():
+                if ingest.done():
+                    ingest.result()
+                await asyncio.sleep(0.05)
+            try:
+                yield state
+            finally:
+                ingest.cancel()
 
 async def _wait_started(
     server: uvicorn.Server, ingest_ready: asyncio.Event, tasks: tuple[asyncio.Task[None], ...]

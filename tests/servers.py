@@ -3,6 +3,7 @@ dir, started and waited for, stoppable and restartable (fault tests), stopped at
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -97,6 +98,9 @@ class Mosquitto(ServerProcess):
             f"persistence_location {self.workdir}/\n"
             "max_queued_messages 100000\n"
             "message_size_limit 0\n"
+            # As root, Mosquitto drops to user `mosquitto`, which cannot write the temp dir:
+            # persistence (sessions, retained messages across restarts) would silently fail.
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         return ["mosquitto", "-c", str(config)]
 

@@ -322,7 +322,7 @@ class PresenceFilter:
             if tag is None or tag.gen != gen:
                 continue  # superseded entry
             due = self._due(tag)
-            if False:  # seen again since: come back later, in due-time order
+            if due > deadline:  # seen again since: come back later, in due-time order
                 tag.gen += 1
                 tag.deadline = due
                 heapq.heappush(heap, (due, tag.gen, epc))

@@ -1,4 +1,4 @@
-"""`storesense`: serve, demo, simulate, members import."""
+"""`storesense`: serve, demo, simulate, ingest, members/staff/products import, edge."""
 
 from __future__ import annotations
 
@@ -9,12 +9,21 @@ from pathlib import Path
 
 import storesense
 from edge import cli as edge
-from storesense.cli import demo, members, serve, simulate
+from storesense.cli import demo, ingest, registry, serve, simulate
 from storesense.errors import StoresenseError
 from storesense.logs import setup_logging
 from storesense.settings import load_settings
 
-COMMANDS = {"serve": serve, "demo": demo, "simulate": simulate, "members": members, "edge": edge}
+COMMANDS = {
+    "serve": serve,
+    "demo": demo,
+    "simulate": simulate,
+    "ingest": ingest,
+    "members": registry,
+    "staff": registry,
+    "products": registry,
+    "edge": edge,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,8 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=None, help="TOML settings file (env STORESENSE_CONFIG)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
-        module.add_parser(commands)
+    serve.add_parser(commands)
+    demo.add_parser(commands)
+    simulate.add_parser(commands)
+    ingest.add_parser(commands)
+    registry.add_parsers(commands)
+    edge.add_parser(commands)
     return parser
 
 

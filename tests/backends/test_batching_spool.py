@@ -122,6 +122,22 @@ async def test_points_left_at_close_during_an_outage_are_written_by_the_next_wri
     assert await stored(influx) == list(range(110))
 
 
+async def test_a_spool_left_by_an_earlier_process_is_written_before_new_points(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "spool.sqlite"
+    async with PointSpool(path) as earlier:
+        await earlier.append(batch(0, 100))
+    sqlite = SQLiteTimeSeries(tmp_path / "ts.sqlite")
+    store = Recording(sqlite)
+    async with BatchingWriter(store, batch_size=10, spool=PointSpool(path)) as writer:
+        writer.submit(batch(100, 10))
+        await writer.flush()
+        assert (writer.written, writer.spooled) == (110, 0)
+    assert store.order == list(range(110))
+    await sqlite.close()
+
+
 async def test_close_interrupts_a_hanging_write_and_spools_its_points(tmp_path: Path) -> None:
     # A server that accepts connections and never answers: the write would wait for its timeout.
     server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)

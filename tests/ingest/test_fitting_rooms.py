@@ -31,7 +31,7 @@ def test_replayed_and_late_events_change_nothing_twice() -> None:
     assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # replay
     fr.garment_leave(room, "e1", 4000)
     assert fr.garment_leave(room, "e1", 4000) == fr.NO_CHANGE  # replay of the leave
-    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # late enter: history
+    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # replay after leaving
 
 
 def test_staff_and_member_are_recorded_on_the_session() -> None:
@@ -59,7 +59,9 @@ def test_sessions_and_try_ons_stay_consistent(steps: list[tuple[str, bool, int]]
     try_ons = sessions_ended = 0
     for epc, entering, step in steps:
         ts += step
-        change = fr.garment_enter(room, epc, "g", ts) if entering else fr.garment_leave(room, epc, ts)
+        change = (
+            fr.garment_enter(room, epc, "g", ts) if entering else fr.garment_leave(room, epc, ts)
+        )
         try_ons += change.try_on is not None
         if change.ended is not None:
             sessions_ended += 1
@@ -68,3 +70,12 @@ def test_sessions_and_try_ons_stay_consistent(steps: list[tuple[str, bool, int]]
         assert set(room.items) <= set(room.session_tried)
     # every try-on belongs to an ended session or the one still open
     assert try_ons >= sessions_ended
+
+
+def test_leave_applied_before_its_enter_still_counts_the_try_on_once() -> None:
+    room = fr.RoomState()
+    assert fr.garment_leave(room, "e1", 5000) == fr.NO_CHANGE
+    late = fr.garment_enter(room, "e1", "g1", 1000)
+    assert late.try_on is not None and late.try_on.ts_ms == 1000
+    assert not room.occupied
+    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # and its replay

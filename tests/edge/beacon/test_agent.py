@@ -18,6 +18,7 @@ from edge.runtime.base import Agent
 from storesense.protocol.decode import decode_events
 from storesense.protocol.eid import WINDOW_SECONDS, eid_at
 from storesense.protocol.events import BeaconSighting, encode_events
+from tests.edge.beacon.fake_bleak import bleak_data, scripted_backend
 from tests.edge.beacon.helpers import (
     APP_KEY,
     IBEACON_RAW,
@@ -30,7 +31,6 @@ from tests.edge.beacon.helpers import (
     ibeacon,
     store_recording,
 )
-from tests.edge.beacon.test_sources import bleak_data, scripted_backend
 
 BOUNDARY = (T0 // WINDOW_SECONDS + 1) * WINDOW_SECONDS  # an app ID rotation
 START = BOUNDARY - 300  # the visit straddles it
