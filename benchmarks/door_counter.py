@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 
 import cv2
 
@@ -104,23 +106,31 @@ def main() -> None:
     parser.add_argument("--downscale", type=int, default=2)
     parser.add_argument("--scenario", nargs="*", help="only these scenarios")
     parser.add_argument("--width", type=int, default=640)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="clips at once (>1 is faster; frames/s is per job)"
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     specs = varied_set(args.per_scenario, args.seed, args.width)
     if args.scenario:
         specs = [s for s in specs if s.scenario in args.scenario]
-    outcomes = []
-    for spec in specs:
-        outcome = run_clip(replace(spec), args.background, args.downscale)
-        flag = "" if outcome.errors == 0 else "  <-- "
-        print(
-            f"{spec.name:<28} fps={spec.fps:>4.0f} true in/out {outcome.true_in}/{outcome.true_out}"
-            f" counted {outcome.counted_in}/{outcome.counted_out}{flag}",
-            flush=True,
-        )
-        outcomes.append(outcome)
+    work = partial(run_clip, background=args.background, downscale=args.downscale)
+    with ProcessPoolExecutor(args.jobs, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+        results = pool.map(work, specs) if args.jobs > 1 else map(work, specs)
+        outcomes = [_show(outcome) for outcome in results]
     print()
     report(outcomes)
+
+
+def _show(outcome: Outcome) -> Outcome:
+    flag = "" if outcome.errors == 0 else "  <-- "
+    print(
+        f"{outcome.spec.name:<28} fps={outcome.spec.fps:>4.0f}"
+        f" true in/out {outcome.true_in}/{outcome.true_out}"
+        f" counted {outcome.counted_in}/{outcome.counted_out}{flag}",
+        flush=True,
+    )
+    return outcome
 
 
 if __name__ == "__main__":

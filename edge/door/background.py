@@ -10,6 +10,7 @@ OpenCV's subtractors (shadow pixels dropped) for comparison; `make_background` p
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import cv2
@@ -20,6 +21,8 @@ Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.uint8]  # 0 or 255
 FloatArray = npt.NDArray[np.float32]
 BackgroundKind = Literal["average", "mog2", "knn"]
+_ONES = np.ones((1, 3), np.float32)
+_REFRESH = 4  # frames between refreshes of the background's brightness, hue and edges
 _SETTLED = 4.0  # squared distance over variance below which a pixel is surely background
 
 
@@ -68,6 +71,7 @@ class RunningAverage:
         self._mean: FloatArray | None = None
         self._var: FloatArray | None = None
         self._seen = 0
+        self._reference: _Reference | None = None
         self._min_var = np.float32(3 * 2.0**2)  # 2 grey levels per channel
 
     def apply(self, frame: Image, freeze: Mask | None = None) -> Mask:
@@ -76,20 +80,28 @@ class RunningAverage:
             self._mean = image.copy()
             self._var = np.full(image.shape[:2], self._min_var * 4, np.float32)
             self._seen = 1
+            self._reference = None
             return np.zeros(image.shape[:2], np.uint8)
         self._seen += 1
         mean, var = self._mean, self._var
-        corrected = image / self._gain(image, mean)[..., None]
+        if self._reference is None or self._seen % _REFRESH == 0:
+            self._reference = _Reference.of(mean)
+        ref = self._reference
+        lum = _channel_sum(image) + np.float32(3.0)
+        gain = self._gain(lum / ref.lum)
+        corrected = image / gain[..., None]
+        lum /= gain
         diff = corrected - mean
         dist2 = np.einsum("ijk,ijk->ij", diff, diff)
         z = dist2 / var
         candidate = (z > self._threshold) | (_box(z, 5) > self._area_threshold)
-        foreground = candidate & ~self._shadow(corrected, mean, var, candidate)
+        foreground = candidate & ~self._shadow(corrected, lum, ref, var, candidate)
 
         fg = foreground.astype(np.uint8) * 255
         if self._seen <= self._warmup:
             alpha_map = np.full(dist2.shape, 1.0 / self._seen, np.float32)
             fg[:] = 0
+            self._reference = None
         else:
             # Learn quickly only what is surely background: a faint shadow or the edge of a
             # person learned now would stand out as a ghost when they are gone.
@@ -102,18 +114,18 @@ class RunningAverage:
         np.maximum(var, self._min_var, out=var)
         return fg
 
-    def _gain(self, image: FloatArray, mean: FloatArray) -> FloatArray:
-        """Per-pixel lighting gain of this frame against the background.
+    def _gain(self, ratio: FloatArray) -> FloatArray:
+        """Per-pixel lighting gain of this frame against the background, from the ratio of
+        their brightness.
 
-        The median brightness ratio of each cell of `cell` pixels (a person covering part of
-        a cell does not move it), then the median of the 5x5 cells around each cell (nor does
-        a person covering a few whole cells), so that clouds outside or a light switched
-        (many cells) are followed and people are not. No mask of last frame's foreground is
-        used, so a wrong estimate cannot feed on itself.
+        The median ratio of each cell of `cell` pixels (a person covering part of a cell does
+        not move it), then the median of the 5x5 cells around each cell (nor does a person
+        covering a few whole cells), so that clouds outside or a light switched (many cells)
+        are followed and people are not. No mask of last frame's foreground is used, so a
+        wrong estimate cannot feed on itself.
         """
-        h, w = image.shape[:2]
+        h, w = ratio.shape
         c = self._cell
-        ratio = (image.sum(axis=2) + 3.0) / (mean.sum(axis=2) + 3.0)
         rows, cols = max(1, h // c), max(1, w // c)
         tiles = ratio[: rows * c, : cols * c].reshape(rows, c, cols, c).transpose(0, 2, 1, 3)
         cells = np.median(tiles.reshape(rows, cols, c * c), axis=2).astype(np.float32)
@@ -123,38 +135,54 @@ class RunningAverage:
     def _shadow(
         self,
         image: FloatArray,
-        mean: FloatArray,
+        lum: FloatArray,
+        ref: _Reference,
         var: FloatArray,
         candidate: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.bool_]:
         """Candidate pixels that are the background in shadow: darker, the same chromaticity,
         the same texture."""
-        lum = image.sum(axis=2) + 3.0
-        ref = mean.sum(axis=2) + 3.0
-        ratio = _box(lum / ref, 3)
+        ratio = _box(lum / ref.lum, 3)
         low, high = self._shadow_ratio
         darker = candidate & (ratio > low) & (ratio < high)
-        chroma = _box(np.abs(image / lum[..., None] - mean / ref[..., None]).sum(axis=2), 3)
+        if not darker.any():
+            return darker
+        chroma = _box(_channel_sum(cv2.absdiff(image / lum[..., None], ref.chroma)), 3)
         same_hue = darker & (chroma < self._shadow_chroma)
         # Texture: a shadow keeps the background's edges (darkened by the ratio) and may
         # add its own soft outline; a person hides the edges they stand on.
-        fx, fy = _gradients(lum)
-        bx, by = _gradients(ref)
-        kept = np.sqrt(fx * fx + fy * fy)
-        expected = ratio * np.sqrt(bx * bx + by * by)
-        lost = np.maximum(expected - kept, 0.0)
+        expected = ratio * ref.edges
+        lost = np.maximum(expected - _edges(lum), 0.0)
         texture = _box(lost * lost, 7) / (_box(expected * expected, 7) + 12.0 * var)
         return same_hue & (texture < self._shadow_texture)
 
 
-def _box(image: FloatArray, size: int) -> FloatArray:
-    return np.asarray(cv2.boxFilter(image, -1, (size, size)), np.float32)
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """What the shadow test needs of the background, refreshed every few frames."""
+
+    lum: FloatArray  # sum of the channels, plus 3
+    chroma: FloatArray  # each channel over `lum`
+    edges: FloatArray  # gradient magnitude of `lum`
+
+    @classmethod
+    def of(cls, mean: FloatArray) -> _Reference:
+        lum = _channel_sum(mean) + np.float32(3.0)
+        return cls(lum, np.asarray(mean / lum[..., None], np.float32), _edges(lum))
 
 
-def _gradients(image: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _channel_sum(image: FloatArray) -> FloatArray:
+    return np.asarray(cv2.transform(image, _ONES), np.float32).reshape(image.shape[:2])
+
+
+def _edges(image: FloatArray) -> FloatArray:
     gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
-    return np.asarray(gx, np.float32), np.asarray(gy, np.float32)
+    return np.asarray(cv2.magnitude(gx, gy), np.float32)
+
+
+def _box(image: FloatArray, size: int) -> FloatArray:
+    return np.asarray(cv2.boxFilter(image, -1, (size, size)), np.float32)
 
 
 class _OpenCvSubtractor:

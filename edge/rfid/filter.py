@@ -304,7 +304,6 @@ class PresenceFilter:
             times.popleft()
             track.total -= track.levels.popleft()
         if not times:
-            track.total = 0.0  # no drift carried into the next burst
             return None
         return track.total / len(times)
 

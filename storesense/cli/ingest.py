@@ -114,12 +114,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def worker_main(config: Path | None, index: int, group: str, metrics_port: int | None) -> None:
     """One worker process: its own settings (shared group, persistent client id)."""
     base = load_settings(config)
+    name = f"ingest-{group}-{_host()}-{index}"
     overrides: dict[str, Any] = {
-        "ingest": {
-            "shared_group": group,
-            "client_id": f"{base.broker.client_id_prefix}-ingest-{group}-"
-            f"{_host()}-{index}",
-        }
+        "ingest": {"shared_group": group, "client_id": f"{base.broker.client_id_prefix}-{name}"},
+        # Each worker buffers InfluxDB outages in a spool file of its own.
+        "timeseries": {
+            "spool_path": base.spool_path().with_name(f"timeseries-spool-{name}.sqlite")
+        },
     }
     settings = load_settings(config, **overrides)
     setup_logging(settings.log_level)

@@ -66,5 +66,6 @@ async def eventually(
         if check(value):
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+            shown = f"{len(value)} items" if isinstance(value, list) else repr(value)[:500]
+            raise AssertionError(f"condition not met within {timeout}s; last value: {shown}")
         await asyncio.sleep(0.1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,27 +14,16 @@ import pytest
 
 from simulators.population import write_members_csv
 from simulators.run import SimulationOptions, SimulationReport, plan_simulation, run_simulation
-from simulators.truth import GroundTruth
-from storesense.backends.timeseries.base import Point, TimeSeriesStore
 from storesense.backends.timeseries.factory import open_timeseries
 from storesense.registry import stored
 from storesense.registry.members import parse_members_csv
 from storesense.stack import RunningStack, running_stack
 from tests.e2e.helpers import eventually, stack_settings
+from tests.e2e.truth_check import assert_matches_truth, points
 from tests.servers import InfluxDB, Mosquitto, Redis
 
 pytestmark = pytest.mark.slow
 DAY_START_MS = 1_795_600_800_000  # a morning in the past: replayed history, no live alerts
-
-
-def expected_member_visits(truth: GroundTruth) -> Counter[str]:
-    """Visits the service can recognise: consenting members seen by their app, or named at
-    the till by card or phone."""
-    return Counter(
-        party.member_id
-        for party in truth.parties
-        if party.member_id and party.consent and (party.has_app or party.member_ref)
-    )
 
 
 @pytest.fixture
@@ -76,10 +64,6 @@ async def accepted_events(stack: RunningStack) -> float:
     )
 
 
-async def points(ts: TimeSeriesStore, measurement: str) -> list[Point]:
-    return await ts.query(measurement, start_ns=0, end_ns=2**62)
-
-
 async def test_simulated_day_matches_ground_truth(
     external_stack: RunningStack, mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
@@ -91,30 +75,12 @@ async def test_simulated_day_matches_ground_truth(
     await eventually(lambda: accepted_events(stack), lambda n: n == report.events, timeout=120)
     ts = open_timeseries(stack.settings)
     try:
-        doors = await eventually(
+        await eventually(
             lambda: points(ts, "door_crossing"),
             lambda found: len(found) == truth.events_by_type["door.crossing"],
             timeout=30,
         )
         await asyncio.sleep(1.0)  # the writer flushes every 0.2 s: let the last facts land
-        ins = [p for p in doors if p.tags["direction"] == "in"]
-        assert sum(int(p.fields["count"]) for p in ins) == truth.footfall_in
-        outs = [p for p in doors if p.tags["direction"] == "out"]
-        assert sum(int(p.fields["count"]) for p in outs) == truth.footfall_out
-        assert len(ins) == truth.visits
-
-        visit_starts = await points(ts, "visit_start")
-        assert Counter(str(p.fields["member_id"]) for p in visit_starts) == expected_member_visits(
-            truth
-        )
-        try_ons = await points(ts, "try_on")
-        assert Counter(p.tags["gtin"] for p in try_ons) == Counter(truth.try_ons)
-        conversions = await points(ts, "conversion")
-        assert Counter(p.tags["gtin"] for p in conversions) == Counter(truth.conversions)
-        sold = Counter[str]()
-        for p in await points(ts, "sale_item"):
-            sold[p.tags["gtin"]] += int(p.fields["qty"])
-        assert sold == Counter(truth.items_sold)
-        assert len(await points(ts, "pos_sale")) == truth.sales
+        await assert_matches_truth(ts, truth)
     finally:
         await ts.close()

@@ -16,6 +16,9 @@ still bounded by `max_buffered_points`.
 
 Points are therefore written in the order they came: the spool's, then memory's. Spool and
 memory are handled by this one task, so a batch is never written and spooled at once.
+
+`flush` waits until points are safe (written, or on disk in the spool): what a caller needs
+before acknowledging their source. `drain` waits until they are written to the backend.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ class BatchingWriter:
         self.dropped = 0  # lost: memory or spool full, unreadable in the spool, unwritten at close
         self.rejected = 0  # refused by the backend as invalid (never retried)
         self.retries = 0  # failed attempts that were retried
-        # Points are numbered in submission order; flush() waits for a number to be settled.
+        # Points are numbered in submission order; flush() and drain() wait for a number.
         # Memory: `_buffer` ends at number `_submitted`; `_held` are runs taken from its front
         # (being written, or failed to spool), which overflow never drops.
         self._buffer: deque[Point] = deque()
@@ -102,7 +105,8 @@ class BatchingWriter:
         # Disk: the numbers of the spool's points, oldest first. Points found in the spool at
         # start-up are numbered before everything in memory.
         self._spooled_runs: deque[_Run] = deque()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # flush() and drain() callers: (target number, durable is enough, future).
+        self._waiters: list[tuple[int, bool, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._stop: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -139,15 +143,22 @@ class BatchingWriter:
             self._wake.set()
 
     async def flush(self) -> None:
+        """Wait until every point submitted so far is safe: written, rejected or dropped (and
+        counted), or on disk in the spool. Without a spool this is `drain`."""
+        await self._wait_for(self._submitted, durable=True)
+
+    async def drain(self) -> None:
         """Wait until every point submitted so far, and every point spooled before them, is
-        written (or rejected or dropped)."""
-        target = self._submitted
-        if self._oldest_unsettled() >= target:
+        written to the backend (or rejected or dropped)."""
+        await self._wait_for(self._submitted, durable=False)
+
+    async def _wait_for(self, target: int, durable: bool) -> None:
+        if self._settled_before(durable) >= target:
             return
         if self._task is None or self._task.done():
             raise RuntimeError("BatchingWriter is not running: use `async with writer:` or start()")
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, waiter))
+        self._waiters.append((target, durable, waiter))
         self._wake.set()
         await waiter
 
@@ -158,7 +169,7 @@ class BatchingWriter:
         if self.spool is not None:
             await self.spool.open()
             if self.spool.count:
-                oldest = self._oldest_unsettled()
+                oldest = self._settled_before(durable=True)
                 self._spooled_runs.appendleft(_Run(oldest - self.spool.count, self.spool.count))
                 logger.info(
                     "timeseries_spool_recovering points=%d path=%s",
@@ -176,7 +187,7 @@ class BatchingWriter:
         task = self._task
         try:
             async with asyncio.timeout(self.close_timeout_s):
-                await self.flush()
+                await self.drain()
         except TimeoutError:
             pass
         finally:
@@ -251,7 +262,7 @@ class BatchingWriter:
         # The spool is someone else's from here on: a later start() numbers it afresh.
         self._spooled_runs.clear()
         self._attempt, self._retry_at, self._spool_retry_at = 0, None, 0.0
-        for _, waiter in self._waiters:
+        for _, _, waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
         self._waiters = []
@@ -299,7 +310,7 @@ class BatchingWriter:
                 # The spool logs these; here they join the other losses.
                 self.dropped += dropped
                 self._settle_spooled(dropped)
-        self._settle()
+            self._settle()
 
     async def _write_next(self) -> None:
         """Write one batch: the spool's oldest points if it has any, else memory's."""
@@ -421,25 +432,27 @@ class BatchingWriter:
             str(exc),
         )
 
-    def _oldest_unsettled(self) -> int:
+    def _settled_before(self, durable: bool) -> int:
+        """The number of the oldest point not yet written (or rejected or dropped), or with
+        `durable` not yet safe (also not spooled); every point before it is."""
         # Spooled points are older than held ones, which are older than the buffer's.
-        if self._spooled_runs:
+        if self._spooled_runs and not durable:
             return self._spooled_runs[0].first
         if self._held:
             return self._held[0][0]
         return self._submitted - len(self._buffer)
 
     def _settle(self) -> None:
-        """Wake the flush() callers whose points are all settled."""
-        oldest = self._oldest_unsettled()
+        """Wake the flush() and drain() callers whose points are all settled."""
+        safe, written = self._settled_before(durable=True), self._settled_before(durable=False)
         waiting = []
-        for target, waiter in self._waiters:
+        for target, durable, waiter in self._waiters:
             if waiter.done():
                 continue
-            if target <= oldest:
+            if target <= (safe if durable else written):
                 waiter.set_result(None)
             else:
-                waiting.append((target, waiter))
+                waiting.append((target, durable, waiter))
         self._waiters = waiting
 
     def _log_drops(self, count: int) -> None:

@@ -45,14 +45,17 @@ def configs(draw: st.DrawFn) -> FilterConfig:
     )
 
 
-_STEP = st.sampled_from([0, 10, 100, 250, 400, 1_000, 3_000, 9_000])
+# Small steps fill windows, large ones cross timeouts; levels a few dB apart straddle the
+# margins; integers keep float sums exact, so the two implementations can be compared.
+_STEP = st.sampled_from([0, 10, 100, 100, 250, 250, 400, 1_000, 3_000, 9_000])
 _LATE = st.sampled_from([0] * 8 + [300, 2_000])
+_LEVEL = st.sampled_from([-72.0, -66.0, -60.0, -57.0, -54.0, -50.0])
 _READ = st.tuples(
     _STEP,
     _LATE,
-    st.sampled_from(EPCS),
+    st.sampled_from(EPCS[:2]) | st.sampled_from(EPCS),
     st.sampled_from([1, 2, 3, 4, 9]),
-    st.none() | st.integers(-80, -40).map(float),
+    st.none() | _LEVEL | _LEVEL,
 )
 
 
@@ -66,7 +69,7 @@ def _timed(steps: list[tuple[int, int, str, int, float | None]]) -> list[RawRead
 
 
 # Reads mostly in time order, some late, with gaps long enough for timeouts.
-streams = st.lists(_READ, max_size=120).map(_timed)
+streams = st.lists(_READ, min_size=30, max_size=150).map(_timed)
 
 
 def per_tag(
