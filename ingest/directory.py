@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ingest.identity import Directory
 from storesense.backends.state.base import StateStore
+from storesense.protocol.eid import window_of
 from storesense.registry import stored
 from storesense.registry.members import Member
 from storesense.registry.products import Product
@@ -27,6 +28,7 @@ class DirectoryCache:
         state: StateStore,
         check_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._state = state
         self._interval = check_interval_s
@@ -35,11 +37,30 @@ class DirectoryCache:
         self._versions: tuple[int, ...] | None = None
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._wall_clock = wall_clock
+        self._preparing: asyncio.Future[None] | None = None
 
     async def current(self) -> Directory:
         if self._clock() - self._checked_at >= self._interval:
             await self.refresh()
+            self._prepare_windows()
         return self._directory
+
+    def _prepare_windows(self) -> None:
+        """Build the rotating-ID tables of this window and the next in a thread, before
+        sightings need them, so no lookup pays for a build on the event loop."""
+        if self._preparing is not None and not self._preparing.done():
+            return
+        window = window_of(self._wall_clock())
+        members = self._directory.members
+        missing = [w for w in (window, window + 1) if not members.is_prepared(w)]
+        if missing:
+
+            def build() -> None:
+                for w in missing:
+                    members.prepare(w)
+
+            self._preparing = asyncio.ensure_future(asyncio.to_thread(build))
 
     async def refresh(self) -> None:
         async with self._lock:

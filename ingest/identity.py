@@ -1,19 +1,23 @@
 """Resolve device identifiers to members, staff and products (pure; no I/O).
 
 Only members who consented to in-store recognition are resolvable: everyone else stays an
-anonymous visitor. Rotating app IDs resolve through one hash table per 15-minute window,
-built on first use and kept for a few windows, so a lookup is O(1) whatever the number
-of members.
+anonymous visitor. Rotating app IDs resolve through one hash table per 15-minute window
+(eid as a 64-bit integer → member), so a lookup is O(1) whatever the number of members.
+Tables are built ahead of time by `prepare` (off the event loop, see DirectoryCache) and
+kept for a few windows; a lookup only builds one itself when nothing prepared it.
 """
 
 from __future__ import annotations
 
+import hmac
+import struct
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from storesense.protocol.eid import eid_for_window, parse_app_key, window_of
+from storesense.protocol.eid import parse_app_key, window_of
 from storesense.protocol.sgtin import InvalidSgtin, decode_sgtin96
 from storesense.registry.members import Member
 from storesense.registry.products import Product
@@ -31,7 +35,8 @@ class MemberDirectory:
         self._by_card: dict[str, Member] = {}
         self._by_phone: dict[str, Member] = {}
         self._by_id: dict[str, Member] = {}
-        self._keys: list[tuple[bytes, Member]] = []
+        self._keys: list[bytes] = []
+        self._key_members: list[Member] = []
         for member in members:
             if not member.consent:
                 continue
@@ -41,8 +46,10 @@ class MemberDirectory:
             if member.phone:
                 self._by_phone[normalize_phone(member.phone)] = member
             if member.app_key:
-                self._keys.append((parse_app_key(member.app_key), member))
-        self._windows: OrderedDict[int, dict[str, Member]] = OrderedDict()
+                self._keys.append(parse_app_key(member.app_key))
+                self._key_members.append(member)
+        self._windows: OrderedDict[int, dict[int, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -58,23 +65,53 @@ class MemberDirectory:
 
     def by_app_id(self, eid: str, ts_ms: int) -> Member | None:
         """The member whose app advertised `eid` at event time `ts_ms` (window ±1)."""
+        try:
+            value = int(eid, 16)
+        except ValueError:
+            return None
         window = window_of(ts_ms / 1000)
         for candidate in (window, window - 1, window + 1):
-            member = self._table(candidate).get(eid)
-            if member is not None:
-                return member
+            index = self._table(candidate).get(value)
+            if index is not None:
+                return self._key_members[index]
         return None
 
-    def _table(self, window: int) -> dict[str, Member]:
-        table = self._windows.get(window)
-        if table is None:
-            table = {eid_for_window(key, window): member for key, member in self._keys}
-            self._windows[window] = table
-            while len(self._windows) > _CACHED_WINDOWS:
-                self._windows.popitem(last=False)
-        else:
-            self._windows.move_to_end(window)
-        return table
+    def is_prepared(self, window: int) -> bool:
+        with self._lock:
+            return window in self._windows
+
+    def prepare(self, window: int) -> None:
+        """Build the table of `window` (CPU-bound: about a microsecond or more per member;
+        call it from a worker thread ahead of time)."""
+        if not self.is_prepared(window):
+            table = _eid_table(self._keys, window)
+            with self._lock:
+                self._windows[window] = table
+                self._trim()
+
+    def _table(self, window: int) -> dict[int, int]:
+        with self._lock:
+            table = self._windows.get(window)
+            if table is not None:
+                self._windows.move_to_end(window)
+                return table
+        self.prepare(window)
+        with self._lock:
+            return self._windows.get(window) or {}
+
+    def _trim(self) -> None:
+        while len(self._windows) > _CACHED_WINDOWS:
+            self._windows.popitem(last=False)
+
+
+def _eid_table(keys: list[bytes], window: int) -> dict[int, int]:
+    """eid (as int) → index into keys, for one window (ARCHITECTURE.md section 2)."""
+    message = struct.pack(">Q", window)
+    digest = hmac.digest
+    return {
+        int.from_bytes(digest(key, message, "sha256")[:8], "big"): index
+        for index, key in enumerate(keys)
+    }
 
 
 def normalize_phone(phone: str) -> str:

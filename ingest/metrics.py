@@ -41,7 +41,7 @@ class IngestMetrics:
         )
         self.buffered_points = Gauge(
             "storesense_timeseries_buffered_points",
-            "Points waiting to be written to the time-series store",
+            "Points waiting to be written to the time-series store (memory and disk spool)",
             registry=registry,
         )
         self.dropped_points = Gauge(

@@ -39,6 +39,15 @@ class PointSink(Protocol):
         """Return once everything submitted so far is stored (or durably spooled)."""
         ...
 
+    @property
+    def buffered(self) -> int: ...  # points in memory, not yet written
+
+    @property
+    def spooled(self) -> int: ...  # points waiting on disk for the backend
+
+    @property
+    def dropped(self) -> int: ...  # points lost to a full buffer
+
 
 @dataclass
 class MessageOutcome:

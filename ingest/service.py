@@ -40,6 +40,8 @@ async def run_ingest(
     """Consume device events and status until cancelled."""
     topics = Topics(settings.topic_root)
     metrics = IngestMetrics(registry)
+    metrics.buffered_points.set_function(lambda: points.buffered + points.spooled)
+    metrics.dropped_points.set_function(lambda: points.dropped)
     link = MqttLink()
     async with Dispatcher([MqttAlertChannel(link.publish, topics)]) as dispatcher:
         pipeline = Pipeline(

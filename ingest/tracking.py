@@ -165,8 +165,11 @@ class Tracker:
                     conversions.GarmentRecord,
                     partial(
                         conversions.mark_sold,
-                        epc=item.epc, gtin=gtin, sale_id=event.sale_id, ts_ms=event.ts_ms,
-                    ),  # fmt: skip
+                        epc=item.epc,
+                        gtin=gtin,
+                        sale_id=event.sale_id,
+                        ts_ms=event.ts_ms,
+                    ),
                 ),
                 ttl_s=self._settings.conversion_window_s,
             )

@@ -102,3 +102,12 @@ async def test_device_status_is_tracked(stack: RunningStack) -> None:
 
     listed = await eventually(devices, lambda d: len(d) == 1)
     assert listed[0]["device"] == "rfid-1" and listed[0]["state"] == "online"
+
+
+async def test_metrics_report_buffer_depth_and_processing_latency(stack: RunningStack) -> None:
+    await publish(stack.settings.broker.embedded_port, "storesense/v1/s1/door-1/events", door("m1"))
+    await eventually(lambda: stored_door_ids(stack), lambda ids: ids == ["m1"])
+    assert await metric(stack, "storesense_timeseries_buffered_points") == 0
+    assert await metric(stack, "storesense_timeseries_dropped_points") == 0
+    assert await metric(stack, "storesense_ingest_processing_seconds_count") == 1
+    assert await metric(stack, "storesense_ingest_events_accepted_total", 'type="door.crossing"') == 1
