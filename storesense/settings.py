@@ -96,8 +96,9 @@ class TimeSeriesSettings(BaseModel):
     """Time series: InfluxDB when `influx_url` is set, else a SQLite file in the data dir."""
 
     influx_url: str | None = Field(default=None, description="http://host:8086; unset = SQLite")
-    influx_version: Literal[1, 2] = Field(
-        default=1, description="1: /write + /query (database); 2: token + org + bucket"
+    # An int, not Literal[1, 2]: environment values arrive as strings.
+    influx_version: int = Field(
+        default=1, ge=1, le=2, description="1: /write + /query (database); 2: token + org + bucket"
     )
     database: str = Field(default="storesense", description="1.x database, or 2.x/3.x bucket")
     username: str | None = None

@@ -28,13 +28,14 @@ def door(event_id: str, **extra: object) -> dict[str, object]:
             "direction": "in", **extra}  # fmt: skip
 
 
-async def metric(stack: RunningStack, name: str, label: str = "") -> float:
+async def metric(stack: RunningStack, name: str, label: str = "") -> float | None:
+    """A sample's value, or None when /metrics has no such sample."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{stack.api_url}/metrics")).text
     for line in text.splitlines():
         if line.startswith(name) and label in line:
             return float(line.split()[-1])
-    return 0.0
+    return None
 
 
 async def stored_door_ids(stack: RunningStack) -> list[str]:

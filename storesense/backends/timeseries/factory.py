@@ -17,7 +17,7 @@ def open_timeseries(settings: Settings) -> TimeSeriesStore:
         return SQLiteTimeSeries(settings.sqlite_path())
     return InfluxTimeSeries(
         config.influx_url,
-        version=config.influx_version,
+        version=2 if config.influx_version == 2 else 1,
         database=config.database,
         username=config.username,
         password=config.password,
