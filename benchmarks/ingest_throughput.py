@@ -44,7 +44,7 @@ from ingest_service import Service, histogram_quantile, scrape, start_service, t
 from storesense.registry.members import Member
 
 STORE = "bench"
-POLL_S = 0.1
+POLL_S = 0.1  # while draining after a latency run
 
 
 @dataclass
@@ -202,6 +202,16 @@ def collect(conn: Connection, timeout: float) -> PublishResult:
     return result
 
 
+def poll_delay(done: int, total: int, elapsed: float) -> float:
+    """Seconds until the next progress poll: half the predicted time left, between 50 ms and
+    1 s. Each /metrics scrape costs the service CPU (several ms), so poll rarely while far
+    from done and often near the end, where the poll sets the measured time."""
+    if done <= 0:
+        return 0.25
+    left = (total - done) / (done / elapsed)
+    return min(1.0, max(0.05, left / 2))
+
+
 def cpu_pct(
     before: dict[str, float], after: dict[str, float], seconds: float, publisher_cpu_s: float
 ) -> dict[str, float]:
@@ -233,26 +243,31 @@ def measure_throughput(
         go = time.monotonic()
         conn.send("go")
         accepted_at = stored_at = None
-        next_points_poll = go
+        next_metrics = next_points = go + 0.25
         while time.monotonic() - go < args.timeout:
-            time.sleep(POLL_S)
+            time.sleep(max(0.0, min(next_metrics, next_points) - time.monotonic()))
+            now = time.monotonic()
             if result is None and conn.poll():
                 result = collect(conn, 0)
-            if accepted_at is None:
-                now_metrics = scrape(http, service.api)
-                row.accepted = int(now_metrics.accepted - base.accepted)
-                row.rejected = int(now_metrics.rejected - base.rejected)
+            if accepted_at is None and now >= next_metrics:
+                metrics = scrape(http, service.api)
+                row.accepted = int(metrics.accepted - base.accepted)
+                row.rejected = int(metrics.rejected - base.rejected)
                 if row.accepted >= events:
                     accepted_at = time.monotonic()
                     cpu_after = service.cpu_s()
-            # Counting points is not free for the store: poll it less often until accepted.
-            if stored_at is None and time.monotonic() >= next_points_poll:
+                next_metrics = now + poll_delay(row.accepted, events, now - go)
+            if stored_at is None and now >= next_points:
                 row.stored = service.points.count() - base_points
                 if row.stored >= events:
                     stored_at = time.monotonic()
-                next_points_poll = time.monotonic() + (POLL_S if accepted_at else 0.5)
+                next_points = now + poll_delay(row.stored, events, now - go)
             if accepted_at is not None and stored_at is not None:
                 break
+            if accepted_at is not None:
+                next_metrics = float("inf")
+            if stored_at is not None:
+                next_points = float("inf")
         if result is None:
             result = collect(conn, 30)
     first = result.first_publish

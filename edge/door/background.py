@@ -54,7 +54,7 @@ class RunningAverage:
         learn_s: float = 2.0,
         absorb_s: float = 20.0,
         warmup_s: float = 1.0,
-        shadow_ratio: tuple[float, float] = (0.35, 0.95),
+        shadow_ratio: tuple[float, float] = (0.35, 0.97),
         shadow_chroma: float = 0.05,
         shadow_texture: float = 0.5,
         cell: int = 16,
@@ -87,15 +87,20 @@ class RunningAverage:
         if self._reference is None or self._seen % _REFRESH == 0:
             self._reference = _Reference.of(mean)
         ref = self._reference
-        lum = _channel_sum(image) + np.float32(3.0)
-        gain = self._gain(lum / ref.lum)
+        raw_lum = _channel_sum(image) + np.float32(3.0)
+        gain = self._gain(raw_lum / ref.lum)
         corrected = image / gain[..., None]
-        lum /= gain
+        lum = raw_lum / gain
         diff = corrected - mean
         dist2 = np.einsum("ijk,ijk->ij", diff, diff)
         z = dist2 / var
-        candidate = (z > self._threshold) | (_box(z, 5) > self._area_threshold)
-        foreground = candidate & ~self._shadow(corrected, lum, ref, var, candidate)
+        # Different from the background both after and before the lighting correction: the
+        # correction is smooth, so next to a sharp-edged change it can be wrong (the lit
+        # floor beside a large shadow would look brighter than the background).
+        raw = image - mean
+        z_raw = np.einsum("ijk,ijk->ij", raw, raw) / var
+        candidate = self._differs(z) & self._differs(z_raw)
+        foreground = candidate & ~self._shadow(corrected, lum, raw_lum, ref, var, candidate)
 
         fg = foreground.astype(np.uint8) * 255
         if self._seen <= self._warmup:
@@ -113,6 +118,9 @@ class RunningAverage:
         var += (np.minimum(dist2, var * 25) - var) * alpha_map
         np.maximum(var, self._min_var, out=var)
         return fg
+
+    def _differs(self, z: FloatArray) -> npt.NDArray[np.bool_]:
+        return np.asarray((z > self._threshold) | (_box(z, 5) > self._area_threshold))
 
     def _gain(self, ratio: FloatArray) -> FloatArray:
         """Per-pixel lighting gain of this frame against the background, from the ratio of
@@ -136,15 +144,18 @@ class RunningAverage:
         self,
         image: FloatArray,
         lum: FloatArray,
+        raw_lum: FloatArray,
         ref: _Reference,
         var: FloatArray,
         candidate: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.bool_]:
-        """Candidate pixels that are the background in shadow: darker, the same chromaticity,
+        """Candidate pixels that are the background in shadow: darker (before or after the
+        lighting correction, which may have followed a large shadow), the same chromaticity,
         the same texture."""
         ratio = _box(lum / ref.lum, 3)
+        raw_ratio = _box(raw_lum / ref.lum, 3)
         low, high = self._shadow_ratio
-        darker = candidate & (ratio > low) & (ratio < high)
+        darker = candidate & (((ratio > low) & (ratio < high)) | ((raw_ratio > low) & (raw_ratio < high)))
         if not darker.any():
             return darker
         chroma = _box(_channel_sum(cv2.absdiff(image / lum[..., None], ref.chroma)), 3)

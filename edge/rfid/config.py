@@ -72,7 +72,8 @@ class LlrpSourceConfig(_Section, tag="llrp", tag_field="type", frozen=True):
     host: Annotated[str, msgspec.Meta(min_length=1)]
     port: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 5084
     antennas: list[Annotated[int, msgspec.Meta(ge=1, le=MAX_ANTENNA)]] | None = None  # None: map
-    tx_power_dbm: Annotated[float, msgspec.Meta(ge=0, le=40)] | None = None  # None: maximum
+    # The reader's highest power level not above this; None: its maximum.
+    tx_power_dbm: Annotated[float, msgspec.Meta(ge=0, le=40)] | None = None
     session: Annotated[int, msgspec.Meta(ge=0, le=3)] = 2
     tag_population: Annotated[int, msgspec.Meta(ge=1, le=65_535)] = 16
     mode_identifier: Annotated[int, msgspec.Meta(ge=0)] | None = None

@@ -222,7 +222,7 @@ class LlrpSource:
                 llrp.LLRPReaderConfig(self.reader_config()),
                 timeout=self.connect_timeout_s,
             )
-            reader.add_tag_report_callback(self._on_tag_report)
+            reader.add_tag_report_callback(self.on_tag_report)
             reader.add_message_callback("KEEPALIVE", self._on_keepalive)
             reader.add_disconnected_callback(lambda _reader, lost=lost: lost.set())
             try:
@@ -287,7 +287,8 @@ class LlrpSource:
 
     # sllurp's thread from here on.
 
-    def _on_tag_report(self, reader: Any, tags: Sequence[Mapping[str, Any]]) -> None:
+    def on_tag_report(self, reader: Any, tags: Sequence[Mapping[str, Any]]) -> None:
+        """sllurp's tag-report callback: queue the reads for `batches()`."""
         now = self._clock.now_ms()
         self._heard = now
         self.reports += 1

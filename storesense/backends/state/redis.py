@@ -25,6 +25,15 @@ from storesense.backends.state.base import (
 from storesense.errors import BackendUnavailable
 from storesense.protocol.alerts import Alert
 
+# KEYS: event keys. ARGV: ttl. One round trip and one reply for a whole batch.
+_CLAIM_EVENTS = """
+local fresh = {}
+for i, key in ipairs(KEYS) do
+  fresh[i] = redis.call('SET', key, '1', 'NX', 'EX', ARGV[1]) and 1 or 0
+end
+return fresh
+"""
+
 # KEYS: store index, global index, alert hash. ARGV: id, json, keep.
 _ADD_ALERT = """
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
@@ -55,6 +64,7 @@ class RedisState:
         self._redis = aioredis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
         self._p = prefix
         self._add_alert = self._redis.register_script(_ADD_ALERT)
+        self._claim_events = self._redis.register_script(_CLAIM_EVENTS)
 
     @asynccontextmanager
     async def _guard(self) -> AsyncIterator[None]:
@@ -66,11 +76,11 @@ class RedisState:
     async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
         if not keys:
             return []
+        names = [f"{self._p}:seen:{store}:{device}:{event_id}" for store, device, event_id in keys]
         async with self._guard():
-            pipe = self._redis.pipeline(transaction=False)
-            for store, device, event_id in keys:
-                pipe.set(f"{self._p}:seen:{store}:{device}:{event_id}", b"1", nx=True, ex=ttl_s)
-            results = await pipe.execute()
+            # A script touching many keys suits one Redis; on Redis Cluster, batches would
+            # have to be split by hash slot.
+            results = await self._claim_events(keys=names, args=[ttl_s])
         return [bool(result) for result in results]
 
     async def put_device(self, record: DeviceRecord) -> None:

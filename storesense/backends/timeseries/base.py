@@ -114,9 +114,22 @@ def field_type(value: FieldValue) -> str:
     return "string"
 
 
+# Keys and tag values repeat endlessly (store, device, zone…): each is checked once.
+_CHECKED: set[str] = set()
+_CHECKED_LIMIT = 100_000
+
+
+def _remember_checked(text: str) -> None:
+    if len(_CHECKED) >= _CHECKED_LIMIT:
+        _CHECKED.clear()
+    _CHECKED.add(text)
+
+
 def check_tags(tags: Mapping[str, str], where: str = "tag filter") -> None:
     """Tags must be carried by line protocol and be quotable in InfluxQL."""
     for key, value in tags.items():
+        if key in _CHECKED and value in _CHECKED and isinstance(value, str):
+            continue
         check_key(key, "tag", where)
         if not isinstance(value, str) or value == "":
             raise ValueError(f"{where}: tag `{key}` must be a non-empty string, got {value!r}")
@@ -130,15 +143,19 @@ def check_tags(tags: Mapping[str, str], where: str = "tag filter") -> None:
                 f"{where}: tag `{key}` has a backslash before a space, comma, '=' or at the "
                 f"end ({value!r}), which line protocol cannot carry"
             )
+        _remember_checked(value)
 
 
 def check_key(key: str, kind: str = "field", where: str = "query") -> None:
+    if key in _CHECKED and key != "time":
+        return
     if not isinstance(key, str) or key == "":
         raise ValueError(f"{where}: {kind} keys must be non-empty strings, got {key!r}")
     if key == "time":
         raise ValueError(f"{where}: `time` is reserved by InfluxDB; rename the {kind}")
     if _UNQUOTABLE.search(key) or _UNREPRESENTABLE_BACKSLASH.search(key):
         raise ValueError(f"{where}: {kind} key {key!r} cannot be carried by line protocol")
+    _remember_checked(key)
 
 
 def _check_field_value(where: str, key: str, value: object) -> None:

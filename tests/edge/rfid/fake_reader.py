@@ -57,6 +57,9 @@ P_UHF_BAND_CAPABILITIES = 144
 P_TRANSMIT_POWER_LEVEL = 145
 P_ROSPEC = 177
 P_AISPEC = 183
+P_INVENTORY_PARAMETER_SPEC = 186
+P_ANTENNA_CONFIGURATION = 222
+P_RF_TRANSMITTER = 224
 P_RO_REPORT_SPEC = 237
 P_TAG_REPORT_CONTENT_SELECTOR = 238
 P_TAG_REPORT_DATA = 240
@@ -149,15 +152,20 @@ def capabilities(antennas: int, powers_cdbm: Iterable[int] = (1000, 2000, 3000))
     return message(GET_READER_CAPABILITIES_RESPONSE, status_ok() + general + regulatory)
 
 
-def _tlvs(chunk: bytes) -> dict[int, bytes]:
-    """The TLV parameters in `chunk`, by type (the last of each type wins)."""
-    found: dict[int, bytes] = {}
+def _tlv_list(chunk: bytes) -> list[tuple[int, bytes]]:
+    """The TLV parameters in `chunk`: (type, body) in order."""
+    found: list[tuple[int, bytes]] = []
     offset = 0
     while offset + 4 <= len(chunk):
         ptype, length = struct.unpack_from("!HH", chunk, offset)
-        found[ptype & 0x3FF] = chunk[offset + 4 : offset + length]
+        found.append((ptype & 0x3FF, chunk[offset + 4 : offset + length]))
         offset += length
     return found
+
+
+def _tlvs(chunk: bytes) -> dict[int, bytes]:
+    """The TLV parameters in `chunk`, by type (the last of each type wins)."""
+    return dict(_tlv_list(chunk))
 
 
 # TagReportContentSelector flag bits, most significant first (LLRP 16.2.7.1)
@@ -189,6 +197,22 @@ def rospec_summary(add_rospec_body: bytes) -> tuple[list[int], set[str]]:
     (flags,) = struct.unpack_from("!H", _tlvs(report_spec[3:])[P_TAG_REPORT_CONTENT_SELECTOR])
     enabled = {name for bit, name in enumerate(CONTENT_FLAGS) if flags & (0x8000 >> bit)}
     return antennas, enabled
+
+
+def transmit_power_indexes(add_rospec_body: bytes) -> dict[int, int]:
+    """From an ADD_ROSPEC body: antenna id -> TransmitPower (an index into the reader's
+    power table) of each AntennaConfiguration."""
+    rospec = _tlvs(add_rospec_body)[P_ROSPEC]
+    aispec = _tlvs(rospec[6:])[P_AISPEC]
+    (count,) = struct.unpack_from("!H", aispec)
+    spec = _tlvs(aispec[2 + 2 * count :])[P_INVENTORY_PARAMETER_SPEC]  # id u16, protocol u8
+    powers = {}
+    for kind, body in _tlv_list(spec[3:]):
+        if kind == P_ANTENNA_CONFIGURATION:  # AntennaID u16, then parameters
+            (antenna,) = struct.unpack_from("!H", body)
+            transmitter = _tlvs(body[2:])[P_RF_TRANSMITTER]  # hop table, channel, power
+            powers[antenna] = struct.unpack_from("!HHH", transmitter)[2]
+    return powers
 
 
 @dataclass
@@ -250,11 +274,15 @@ class FakeLlrpReader:
         connection.sock.close()
 
     def _accept(self) -> None:
+        self._server.settimeout(0.05)  # closing a socket does not wake a blocked accept()
         while not self._stopping.is_set():
             try:
                 sock, _ = self._server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            sock.settimeout(None)
             connection = Connection(sock)
             with self._new_connection:
                 self.connections.append(connection)

@@ -81,7 +81,7 @@ def per_tag(
     return dict(out)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(configs(), streams)
 def test_presence_is_consistent_per_tag(config: FilterConfig, reads: list[RawRead]) -> None:
     f = PresenceFilter(config)
@@ -103,7 +103,7 @@ def test_presence_is_consistent_per_tag(config: FilterConfig, reads: list[RawRea
     assert [c.ts_ms for c in changes] == sorted(c.ts_ms for c in changes)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(configs(), streams, st.data())
 def test_batching_and_ticks_do_not_change_the_output(
     config: FilterConfig, reads: list[RawRead], data: st.DataObject
@@ -126,7 +126,7 @@ def test_batching_and_ticks_do_not_change_the_output(
     assert got == expected
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(configs(), streams)
 def test_agrees_with_the_reference_implementation(
     config: FilterConfig, reads: list[RawRead]
