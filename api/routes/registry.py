@@ -33,16 +33,19 @@ async def _csv_text(request: Request) -> str:
         raise HTTPException(400, f"CSV must be UTF-8: {exc}") from None
 
 
-def _parse(parse: Callable[[str, str], Sequence[Any]], text: str) -> Sequence[Any]:
+async def _import(
+    request: Request, context: ApiContext, parse: Callable[[str, str], Sequence[Any]]
+) -> tuple[Sequence[Any], int]:
+    """Parse the body whole (422 listing every problem), then save: all or nothing."""
     try:
-        records = parse(text, "request body")
+        records = parse(await _csv_text(request), "request body")
     except ImportProblems as exc:
         raise HTTPException(
             422, {"message": str(exc).splitlines()[0], "problems": exc.problems}
         ) from None
     if not records:
         raise HTTPException(422, "the CSV has a header but no rows")
-    return records
+    return records, await stored.save(context.state, list(records))
 
 
 @router.post(
@@ -54,8 +57,7 @@ def _parse(parse: Callable[[str, str], Sequence[Any]], text: str) -> Sequence[An
 async def import_members(
     request: Request, context: Annotated[ApiContext, Depends(get_context)]
 ) -> ImportResult:
-    records = _parse(members.parse_members_csv, await _csv_text(request))
-    version = await stored.save(context.state, list(records))
+    records, version = await _import(request, context, members.parse_members_csv)
     consenting = sum(member.consent for member in records)
     return ImportResult(imported=len(records), consenting=consenting, registry_version=version)
 
@@ -70,8 +72,7 @@ async def import_members(
 async def import_staff(
     request: Request, context: Annotated[ApiContext, Depends(get_context)]
 ) -> ImportResult:
-    records = _parse(staff.parse_staff_csv, await _csv_text(request))
-    version = await stored.save(context.state, list(records))
+    records, version = await _import(request, context, staff.parse_staff_csv)
     return ImportResult(imported=len(records), registry_version=version)
 
 
@@ -85,6 +86,5 @@ async def import_staff(
 async def import_products(
     request: Request, context: Annotated[ApiContext, Depends(get_context)]
 ) -> ImportResult:
-    records = _parse(products.parse_products_csv, await _csv_text(request))
-    version = await stored.save(context.state, list(records))
+    records, version = await _import(request, context, products.parse_products_csv)
     return ImportResult(imported=len(records), registry_version=version)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
+
 from storesense.backends.timeseries import Point, open_timeseries
 from storesense.backends.timeseries.influx import InfluxTimeSeries
 from storesense.backends.timeseries.sqlite import SQLiteTimeSeries
-from storesense.settings import Settings, TimeSeriesSettings
+from storesense.errors import ConfigError
+from storesense.settings import Settings, TimeSeriesSettings, load_settings
 from tests.servers import InfluxDB
 
 POINT = Point("door_crossing", {"store": "s1"}, {"count": 2}, 1_700_000_000 * 10**9)
@@ -51,3 +54,15 @@ def test_v2_settings_reach_the_store() -> None:
     store = open_timeseries(settings)
     assert isinstance(store, InfluxTimeSeries)
     assert (store.version, store.database) == (2, "bucket")
+
+
+def test_the_spool_sits_in_the_data_dir_unless_named(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).spool_path() == tmp_path / "timeseries-spool.sqlite"
+    named = TimeSeriesSettings(spool_path=tmp_path / "elsewhere.sqlite")
+    assert Settings(data_dir=tmp_path, timeseries=named).spool_path() == named.spool_path
+    assert TimeSeriesSettings().spool_max_bytes == 1 << 30
+
+
+def test_a_spool_bound_under_a_mebibyte_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"timeseries\.spool_max_bytes"):
+        load_settings(None, timeseries={"spool_max_bytes": 1000})

@@ -7,6 +7,7 @@ exercises sllurp's real decoding and state machine the way a reader on the netwo
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -267,10 +268,8 @@ class FakeLlrpReader:
         self._close(connection)
 
     def _close(self, connection: Connection) -> None:
-        try:
+        with contextlib.suppress(OSError):
             connection.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         connection.sock.close()
 
     def _accept(self) -> None:

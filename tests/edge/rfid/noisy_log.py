@@ -139,9 +139,9 @@ def _stay_reads(rng: random.Random, stay: Stay, noise: Noise) -> list[RawRead]:
     for cycle in range(stay.start_ms, stay.end_ms, noise.cycle_ms):
         for slot, antenna in enumerate(own):
             ts = cycle + slot * 40 + rng.randrange(0, 30)
-            if ts < stay.end_ms and not blackout[0] <= ts < blackout[1]:
-                if rng.random() >= noise.drop:
-                    reads.append(RawRead(ts, stay.epc, antenna, level(rssi)))
+            seen = ts < stay.end_ms and not blackout[0] <= ts < blackout[1]
+            if seen and rng.random() >= noise.drop:
+                reads.append(RawRead(ts, stay.epc, antenna, level(rssi)))
         ts = cycle + 120 + rng.randrange(0, 30)
         if ts < stay.end_ms and rng.random() < noise.cross:
             reads.append(RawRead(ts, stay.epc, wall, level(cross_rssi)))

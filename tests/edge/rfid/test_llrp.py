@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from edge.rfid import llrp as llrp_module
 from edge.rfid.llrp import MAX_SEEN_COUNT, LlrpSource, LlrpUnavailable, reads_from_tag_report
 from edge.rfid.reads import RawRead
 from tests.edge.rfid.fake_reader import (
@@ -33,7 +33,8 @@ NOW = 1_764_151_200_000
 
 @pytest.fixture
 def sllurp() -> ModuleType:
-    return pytest.importorskip("sllurp.llrp")
+    module: ModuleType = pytest.importorskip("sllurp.llrp")
+    return module
 
 
 def decoded_report(sllurp: ModuleType, tags: list[Tag]) -> list[dict[str, Any]]:
@@ -211,9 +212,7 @@ def test_reads_are_shed_and_counted_when_the_agent_falls_behind(sllurp: ModuleTy
 def test_without_sllurp_the_source_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def missing(name: str) -> ModuleType:
-        raise ModuleNotFoundError(f"No module named {name!r}", name="sllurp")
-
-    monkeypatch.setattr(llrp_module.importlib, "import_module", missing)
+    monkeypatch.setitem(sys.modules, "sllurp", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "sllurp.llrp", None)
     with pytest.raises(LlrpUnavailable, match="pip install 'sllurp"):
         LlrpSource("reader", antennas=[1])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,15 @@ EPC = "3074257bf7194e4000001a85"
 LOG = DATA / "noisy_fitting_rooms.jsonl"
 
 
+def row(**fields: object) -> str:
+    """A JSONL line: ts, epc and antenna defaulted, extra fields added, DROP leaves one out."""
+    data = {"ts": T0, "epc": EPC, "antenna": 1, **fields}
+    return json.dumps({key: value for key, value in data.items() if value is not DROP})
+
+
+DROP = object()
+
+
 def jsonl(*lines: str, on_error: str = "fail") -> tuple[list[RawRead], RowErrors]:
     errors = RowErrors("reads.jsonl", on_error)  # type: ignore[arg-type]
     return list(parse_jsonl([line.encode() for line in lines], errors)), errors
@@ -28,11 +38,11 @@ def csv_rows(*lines: str, on_error: str = "fail") -> tuple[list[RawRead], RowErr
 
 def test_jsonl_rows_parse_with_either_time_form() -> None:
     reads, _ = jsonl(
-        f'{{"ts": {T0}, "epc": "{EPC.upper()}", "antenna": 1, "rssi": -52.5}}',
+        row(epc=EPC.upper(), rssi=-52.5),
         "",
-        '{"ts": "2025-11-26T10:00:00.250Z", "epc": "%s", "antenna": 2, "rssi": -60}' % EPC,
-        '{"ts": "2025-11-26T18:00:00.500+08:00", "epc": "%s", "antenna": 3}' % EPC,
-        '{"ts": %d, "epc": "%s", "antenna": 4, "rssi": null, "channel": 7}' % (T0 + 1, EPC),
+        row(ts="2025-11-26T10:00:00.250Z", antenna=2, rssi=-60),
+        row(ts="2025-11-26T18:00:00.500+08:00", antenna=3),
+        row(ts=T0 + 1, antenna=4, rssi=None, channel=7),
     )
     assert reads == [
         RawRead(T0, EPC, 1, -52.5),  # EPC lowercased
@@ -67,23 +77,22 @@ def test_csv_without_an_rssi_column() -> None:
     [
         ('{"ts": 1764151200000, "epc": "3074', None, "not valid JSON"),
         ("[1, 2]", None, "Expected `object`"),
-        ('{"ts": 1764151200000, "antenna": 1}', "epc", "is required"),
-        ('{"ts": 1764151200000, "epc": "%s", "antenna": "one"}' % EPC, "antenna", "expected `int`"),
-        ('{"ts": 1764151200000, "epc": "%s", "antenna": -1}' % EPC, "antenna", "0-65535"),
-        ('{"ts": 1764151200000, "epc": "xyz", "antenna": 1}', "epc", "24-64 hex digits"),
-        ('{"ts": 1764151200000, "epc": "3074", "antenna": 1}', "epc", "24-64 hex digits"),
-        ('{"ts": 1764151200, "epc": "%s", "antenna": 1}' % EPC, "ts", "looks like seconds"),
-        ('{"ts": "2025-11-26T10:00:00", "epc": "%s", "antenna": 1}' % EPC, "ts", "offset"),
-        ('{"ts": "yesterday", "epc": "%s", "antenna": 1}' % EPC, "ts", "RFC3339"),
-        ('{"ts": 1764151200000, "epc": "%s", "antenna": 1, "rssi": "-50"}' % EPC, "rssi", "float"),
+        (row(epc=DROP), "epc", "is required"),
+        (row(antenna="one"), "antenna", "expected `int`"),
+        (row(antenna=-1), "antenna", "0-65535"),
+        (row(epc="xyz"), "epc", "24-64 hex digits"),
+        (row(epc="3074"), "epc", "24-64 hex digits"),
+        (row(ts=1_764_151_200), "ts", "looks like seconds"),
+        (row(ts="2025-11-26T10:00:00"), "ts", "offset"),
+        (row(ts="yesterday"), "ts", "RFC3339"),
+        (row(rssi="-50"), "rssi", "float"),
     ],
 )
 def test_bad_jsonl_rows_name_the_line_and_field(
     line: str, column: str | None, complaint: str
 ) -> None:
-    good = f'{{"ts": {T0}, "epc": "{EPC}", "antenna": 1}}'
     with pytest.raises(ReadLogError, match=complaint) as caught:
-        jsonl(good, good, line)
+        jsonl(row(), row(), line)
     assert caught.value.line == 3
     assert caught.value.column == column
     where = "reads.jsonl line 3" + (f", field `{column}`" if column else "")
@@ -118,8 +127,7 @@ def test_csv_header_must_name_the_required_columns() -> None:
 
 
 def test_skip_mode_skips_and_counts_bad_rows(caplog: pytest.LogCaptureFixture) -> None:
-    good = f'{{"ts": {T0}, "epc": "{EPC}", "antenna": 1}}'
-    reads, errors = jsonl(good, "{torn", good, '{"ts": 5}', on_error="skip")
+    reads, errors = jsonl(row(), "{torn", row(), '{"ts": 5}', on_error="skip")
     assert reads == [RawRead(T0, EPC, 1, None)] * 2
     assert errors.count == 2
     assert "reads.jsonl line 2" in caplog.text and "reads.jsonl line 4" in caplog.text
