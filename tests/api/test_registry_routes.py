@@ -22,13 +22,17 @@ async def stack(tmp_path: Path) -> AsyncIterator[RunningStack]:
 
 
 async def test_staff_and_products_import_and_errors_are_listed(stack: RunningStack) -> None:
-    staff_csv = "staff_id,name,role,badge_epcs,beacons\ns1,Wang Wei,assistant,e2a00000000000000000000a,\n"
+    staff_csv = (
+        "staff_id,name,role,badge_epcs,beacons\ns1,Wang Wei,assistant,e2a00000000000000000000a,\n"
+    )
     products_csv = "gtin,style,name,colour,size,price\n80614141123458,COAT,Coat,navy,M,99\n"
     async with httpx.AsyncClient(base_url=stack.api_url) as client:
         staff = await client.post("/api/v1/staff/import", content=staff_csv)
         products = await client.post("/api/v1/products/import", content=products_csv)
-        empty = await client.post("/api/v1/products/import", content="gtin,style,name,colour,size,price\n")
-        bad = await client.post("/api/v1/products/import", content=products_csv + "123,,X,,,\n")
+        empty = await client.post(
+            "/api/v1/products/import", content="gtin,style,name,colour,size,price\n"
+        )
+        bad = await client.post("/api/v1/products/import", content=products_csv + "125,,X,,,\n")
         binary = await client.post("/api/v1/products/import", content=b"\xff\xfe")
     assert staff.json() == {"imported": 1, "registry_version": 1}
     assert products.json() == {"imported": 1, "registry_version": 1}
