@@ -1,13 +1,8 @@
-"""Mosquitto variants for runtime tests, built on tests.servers.Mosquitto.
-
-`DurableMosquitto` keeps sessions and retained messages across stop/start also when the
-tests run as root: mosquitto then drops to user `mosquitto`, which cannot write the
-root-owned temp dir, so the base server loses its persistence file on every restart.
-"""
+"""Mosquitto variants for runtime tests, built on tests.servers.Mosquitto (which already
+keeps sessions and retained messages across stop/start, also when run as root)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -16,7 +11,7 @@ from tests.servers import Mosquitto, free_port, port_open
 
 class DurableMosquitto(Mosquitto):
     def extra_config(self) -> str:
-        return "user root\n" if os.geteuid() == 0 else ""
+        return ""
 
     def command(self) -> list[str]:
         command = super().command()
