@@ -142,9 +142,12 @@ class Pipeline:
             return outcome
         directory = await self._directory.current()
         tracked = Tracked(points=[point for _, point in fresh])
+        by_type: dict[str, int] = {}
         for accepted, _ in fresh:
-            self._metrics.accepted.labels(accepted.event.type).inc()
+            by_type[accepted.event.type] = by_type.get(accepted.event.type, 0) + 1
             await self._tracker.apply(accepted, directory, tracked)
+        for event_type, count in by_type.items():
+            self._metrics.accepted.labels(event_type).inc(count)
         self._points.submit(tracked.points)
         now_ms = int(self._clock() * 1000)
         for seen in tracked.seen:

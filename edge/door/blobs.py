@@ -64,10 +64,14 @@ class BlobSettings:
 
 
 def clean(mask: Mask, size: PersonSize) -> Mask:
-    """Remove speckle, then close gaps inside a body (between head, shoulders and arms)."""
+    """Remove speckle, close gaps inside a body (between head, shoulders and arms), then
+    remove whatever is too thin to be a body (a line along a lighting edge, an arm's
+    trail), keeping the torsos."""
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _ellipse(3))
-    radius = max(3, round(size.width / 7)) | 1
-    return np.asarray(cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _ellipse(radius)), np.uint8)
+    width = size.width
+    closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _ellipse(max(3, round(width / 7)) | 1))
+    thin = max(3, round(width * 0.3)) | 1
+    return np.asarray(cv2.morphologyEx(closed, cv2.MORPH_OPEN, _ellipse(thin)), np.uint8)
 
 
 def people_in(area: float, expected: float, split_ratio: float) -> int:

@@ -26,6 +26,7 @@ from edge.rfid.llrp import LlrpSource
 from edge.rfid.reads import ReadSource
 from edge.rfid.sources import ReplaySource
 from edge.runtime.base import EventSink, new_event_id
+from storesense.errors import StoresenseError
 from storesense.protocol.events import AnyEvent, RfidTag
 from storesense.protocol.sgtin import InvalidSgtin, decode_sgtin96
 
@@ -42,8 +43,10 @@ class RfidAgent:
     kind: str = "rfid"
 
     def __init__(self, config: RfidConfig, *, source: ReadSource | None = None) -> None:
-        if config.source is None and source is None:
-            raise RfidConfigError("rfid config: key `source` is required")
+        if source is None:
+            if config.source is None:
+                raise RfidConfigError("rfid config: key `source` is required")
+            source = build_source(config.source, config.antennas)
         self._config = config
         self._source = source
         self._filter = PresenceFilter(config.filter_config())
@@ -107,7 +110,8 @@ class RfidAgent:
                         "rfid config: key `source` cannot change while the agent runs; "
                         "restart the agent to switch readers or logs"
                     )
-                self._source = None  # built from the new section by run()
+                assert new.source is not None  # kept from the current config when left out
+                self._source = build_source(new.source, new.antennas)
             self._warn_uninventoried(new)
             self._pending.extend(self._filter.reconfigure(new.filter_config()))
             self._config = new
@@ -118,9 +122,6 @@ class RfidAgent:
 
     def run(self, sink: EventSink, stop: threading.Event) -> None:
         with self._lock:
-            if self._source is None:
-                assert self._config.source is not None  # __init__ and apply_config see to it
-                self._source = build_source(self._config.source, self._config.antennas)
             source = self._source
             self._running = True
         log.info("rfid agent started source=%s", type(source).__name__)
@@ -172,8 +173,15 @@ class RfidAgent:
 
 
 def build_source(config: SourceConfig, antennas: Iterable[int]) -> ReadSource:
-    """The source a config section describes; LLRP inventories the mapped antennas unless
-    the section lists its own."""
+    """The source a config section describes (nothing is opened yet); LLRP inventories the
+    mapped antennas unless the section lists its own. RfidConfigError when it cannot be."""
+    try:
+        return _build_source(config, antennas)
+    except StoresenseError as exc:  # unknown log format, sllurp not installed
+        raise RfidConfigError(f"rfid config: key `source`: {exc}") from None
+
+
+def _build_source(config: SourceConfig, antennas: Iterable[int]) -> ReadSource:
     if isinstance(config, ReplaySourceConfig):
         return ReplaySource(
             config.path, format=config.format, speed=config.speed, on_error=config.on_error

@@ -12,8 +12,8 @@ Pure: plain values in and out, no clock, no I/O. Policy, per tag:
 - Enter: a tag in no zone enters an eligible zone unless another zone that read it within
   its own window outranks it (then it waits: a cross-read zone cannot grab a tag that a
   nearer antenna is also seeing). A zone outranks another when its strength is higher by
-  more than `switch_margin_db`; within that margin, when it has more reads in its window
-  (then, on a tie, the higher strength).
+  more than `switch_margin_db`, or is within that margin and it has more reads in its
+  window (which matters when zones need different numbers of reads).
 - Switch: a tag in zone A moves to an eligible zone B when strength(B) exceeds strength(A)
   by more than `switch_margin_db`: a leave from A and an enter into B, same timestamp.
 - Leave: a tag leaves its zone once that zone has not read it for `leave_after_ms`; the
@@ -133,6 +133,9 @@ class _Tag:
 
 
 class PresenceFilter:
+    """Per-tag presence from raw reads (policy in the module docstring). Not thread-safe:
+    one caller at a time."""
+
     def __init__(self, config: FilterConfig) -> None:
         self.stats = FilterStats()
         self._tags: dict[str, _Tag] = {}
@@ -278,8 +281,6 @@ class PresenceFilter:
                         continue
                     if rival > strength + self._margin or len(other_track.times) > count:
                         return  # a zone that outranks this one is also reading it: wait
-                    if len(other_track.times) == count and rival > strength:
-                        return
         else:
             current = tag.tracks[placed]
             held = self._mean(placed, current, ts)

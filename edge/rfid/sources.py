@@ -7,7 +7,7 @@ A log has one read per line or row: `ts` (epoch milliseconds, or RFC 3339 with a
     {"ts": 1764151200123, "epc": "3074257bf7194e4000001a85", "antenna": 1, "rssi": -52.5}
 
     ts,epc,antenna,rssi
-    2026-11-26T10:00:00.123Z,3074257bf7194e4000001a85,1,-52.5
+    2025-11-26T10:00:00.123Z,3074257bf7194e4000001a85,1,-52.5
 
 Bad rows fail the replay by default with a ReadLogError naming the file, line and field;
 with `on_error="skip"` they are skipped, logged and counted (`ReplaySource.skipped`) instead,
@@ -138,8 +138,8 @@ def detect_format(path: Path) -> LogFormat:
         return FORMATS_BY_SUFFIX[path.suffix.lower()]
     except KeyError:
         raise ConfigError(
-            f"cannot tell the format of read log {path} from its extension; name it .jsonl or "
-            "`.csv`, or set the source's `format`"
+            f"cannot tell the format of read log {path} from its extension; name it .jsonl "
+            "or .csv, or set the source's `format` (jsonl or csv)"
         ) from None
 
 

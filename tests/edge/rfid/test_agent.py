@@ -5,6 +5,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,19 @@ def wire_round_trip(events: list[AnyEvent]) -> list[RfidTag]:
     return decoded
 
 
+@contextmanager
+def running(agent: RfidAgent) -> Iterator[tuple[ListSink, threading.Thread]]:
+    """Run the agent in a thread; stop it on the way out, whatever happened."""
+    sink, stop = ListSink(), threading.Event()
+    runner = threading.Thread(target=agent.run, args=(sink, stop), daemon=True)
+    runner.start()
+    try:
+        yield sink, runner
+    finally:
+        stop.set()
+        runner.join(10)
+
+
 def run_to_end(agent: RfidAgent) -> list[RfidTag]:
     sink = ListSink()
     agent.run(sink, threading.Event())
@@ -159,18 +173,14 @@ def test_stats_count_what_happened() -> None:
 def test_events_are_emitted_as_reads_arrive_and_stop_ends_the_run() -> None:
     source = ScriptedSource()
     agent = RfidAgent.from_config(section(), source=source)
-    sink, stop = ListSink(), threading.Event()
-    runner = threading.Thread(target=agent.run, args=(sink, stop))
-    runner.start()
-    source.send([RawRead(T0 + i * 250, EPC, 3, -50.0) for i in range(3)])
-    (event,) = sink.wait_for(1)
-    assert isinstance(event, RfidTag)
-    assert (event.epc, event.zone, event.action, event.ts_ms, event.antenna) == (
-        EPC, ROOM_2, "enter", T0 + 500, 3,
-    )  # fmt: skip
-    assert agent.present == {EPC: ROOM_2}
-    stop.set()
-    runner.join(5)
+    with running(agent) as (sink, runner):
+        source.send([RawRead(T0 + i * 250, EPC, 3, -50.0) for i in range(3)])
+        (event,) = sink.wait_for(1)
+        assert isinstance(event, RfidTag)
+        assert (event.epc, event.zone, event.action, event.ts_ms, event.antenna) == (
+            EPC, ROOM_2, "enter", T0 + 500, 3,
+        )  # fmt: skip
+        assert agent.present == {EPC: ROOM_2}
     assert not runner.is_alive()
     assert source.closed.is_set()
     assert len(sink.events) == 1  # stopping is not the end of the input: no leaves
@@ -191,13 +201,11 @@ def test_a_source_that_ends_lets_every_tag_time_out() -> None:
 
 def test_paced_replay_stops_promptly() -> None:
     agent = RfidAgent.from_config(section(source={"type": "replay", "path": str(LOG), "speed": 1}))
-    stop = threading.Event()
-    runner = threading.Thread(target=agent.run, args=(ListSink(), stop))
-    runner.start()
-    time.sleep(0.2)
-    stop.set()
-    runner.join(3)
+    with running(agent) as (_, runner):
+        time.sleep(0.2)
+        started = time.monotonic()
     assert not runner.is_alive()
+    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(
@@ -228,10 +236,7 @@ def test_live_config_may_omit_the_source_but_not_change_it_while_running(
 ) -> None:
     source = ScriptedSource()
     agent = RfidAgent.from_config(section(), source=source)
-    sink, stop = ListSink(), threading.Event()
-    runner = threading.Thread(target=agent.run, args=(sink, stop))
-    runner.start()
-    try:
+    with running(agent) as (sink, _):
         source.send([RawRead(T0 + i * 250, EPC, 3, -50.0) for i in range(3)])
         sink.wait_for(1)  # running
         other = {"type": "replay", "path": str(tmp_path / "other.jsonl")}
@@ -242,9 +247,6 @@ def test_live_config_may_omit_the_source_but_not_change_it_while_running(
         agent.apply_config(no_source | {"switch_margin_db": 3})
         assert agent.config.switch_margin_db == 3
         assert agent.config.source == RfidAgent.from_config(section()).config.source
-    finally:
-        stop.set()
-        runner.join(5)
 
 
 def test_before_running_a_live_config_can_switch_the_source(tmp_path: Path) -> None:
@@ -260,22 +262,24 @@ def test_before_running_a_live_config_can_switch_the_source(tmp_path: Path) -> N
 def test_live_config_dropping_a_zone_makes_its_tags_leave() -> None:
     source = ScriptedSource()
     agent = RfidAgent.from_config(section(), source=source)
-    sink, stop = ListSink(), threading.Event()
-    runner = threading.Thread(target=agent.run, args=(sink, stop))
-    runner.start()
-    try:
+    with running(agent) as (sink, _):
         source.send([RawRead(T0 + i * 250, EPC, 3, -50.0) for i in range(3)])
         sink.wait_for(1)
         agent.apply_config(section(antennas={"1": ROOM_1, "2": ROOM_1}))
         source.send([RawRead(T0 + 1_000, EPC, 3, -50.0)])  # antenna 3 is in no zone now
         events = wire_round_trip(sink.wait_for(2))
-        assert [(e.zone, e.action, e.ts_ms) for e in events] == [
-            (ROOM_2, "enter", T0 + 500),
-            (ROOM_2, "leave", T0 + 500),  # at the time the config arrived
-        ]
-    finally:
-        stop.set()
-        runner.join(5)
+    assert [(e.zone, e.action, e.ts_ms) for e in events] == [
+        (ROOM_2, "enter", T0 + 500),
+        (ROOM_2, "leave", T0 + 500),  # at the time the config arrived
+    ]
+
+
+def test_a_source_that_cannot_be_built_is_a_config_error() -> None:
+    with pytest.raises(RfidConfigError, match="key `source`: cannot tell the format"):
+        RfidAgent.from_config(section(source={"type": "replay", "path": "reads.txt"}))
+    agent = RfidAgent.from_config(section())
+    with pytest.raises(ValueError, match="key `source`: cannot tell the format"):
+        agent.apply_config(section(source={"type": "replay", "path": "reads.txt"}))
 
 
 def test_a_source_is_required() -> None:
@@ -304,17 +308,11 @@ def test_an_llrp_reader_through_the_agent(tmp_path: Path) -> None:
             "connect_timeout_seconds": 1,
         }
         agent = RfidAgent.from_config(section(source=llrp))
-        sink, stop = ListSink(), threading.Event()
-        runner = threading.Thread(target=agent.run, args=(sink, stop))
-        runner.start()
-        try:
+        with running(agent) as (sink, runner):
             connection = reader.wait_inventorying()
             for rssi in (-50, -49, -51):
                 connection.send(ro_access_report([Tag(EPC, antenna=2, peak_rssi=rssi)]))
             (event,) = wire_round_trip(sink.wait_for(1))
-        finally:
-            stop.set()
-            runner.join(10)
         assert not runner.is_alive()
     assert (event.epc, event.zone, event.action, event.antenna, event.rssi) == (
         EPC, ROOM_1, "enter", 2, -51.0,

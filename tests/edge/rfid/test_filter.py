@@ -110,13 +110,23 @@ def test_entry_waits_while_a_stronger_zone_is_also_reading_the_tag() -> None:
 
 
 def test_entry_within_the_margin_goes_to_the_zone_with_more_reads() -> None:
-    f = make()
-    # Room 2 reads slightly stronger (3 dB, inside the 6 dB margin) but less often.
+    # Room 2 needs fewer reads and reads the tag slightly stronger (3 dB, inside the 6 dB
+    # margin), but room 1 reads it far more often: room 1 it is, once it is eligible.
+    f = make(zones={R1: ZoneParams(min_reads=5), R2: ZoneParams(min_reads=2)})
     stream = sorted(
-        reads(3, 0, 3, every=600, rssi=-58.0) + reads(1, 50, 8, every=150, rssi=-61.0),
+        reads(3, 0, 3, every=500, rssi=-58.0) + reads(1, 50, 8, every=150, rssi=-61.0),
         key=lambda r: r.ts_ms,
     )
-    assert brief(f.feed(stream)) == [("enter", R1, 350)]
+    assert brief(f.feed(stream)) == [("enter", R1, 650)]
+
+
+def test_entry_goes_to_a_zone_stronger_by_more_than_the_margin_despite_fewer_reads() -> None:
+    f = make(zones={R1: ZoneParams(min_reads=5), R2: ZoneParams(min_reads=2)})
+    stream = sorted(
+        reads(3, 0, 3, every=500, rssi=-50.0) + reads(1, 50, 8, every=150, rssi=-61.0),
+        key=lambda r: r.ts_ms,
+    )
+    assert brief(f.feed(stream))[:1] == [("enter", R2, 500)]
 
 
 def test_switch_needs_more_than_the_margin() -> None:

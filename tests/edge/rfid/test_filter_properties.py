@@ -214,7 +214,7 @@ class ReferenceFilter:
                     continue
                 rival = sum(theirs) / len(theirs)
                 outranked = rival > strength + margin or (
-                    rival >= strength - margin and (len(theirs), rival) > (len(mine), strength)
+                    rival >= strength - margin and len(theirs) > len(mine)
                 )
                 if outranked:
                     return out
