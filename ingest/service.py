@@ -116,28 +116,34 @@ async def _consume(
 
 
 class _Acknowledger:
-    """Acknowledge processed messages in groups, after their points are stored: a flush
-    per group rather than per message keeps the broker's in-flight window moving."""
+    """Acknowledge processed messages in groups, after their points are stored: one flush
+    (one time-series write) per group, not per message. A group closes at `group` messages
+    or `_ACK_LINGER_S` after its first; the broker's in-flight window (Mosquitto's
+    `max_inflight_messages`, 20 by default) bounds how many can wait, so raise it for
+    devices that send single events."""
 
-    def __init__(self, client: aiomqtt.Client, points: PointSink, group: int = 10) -> None:
+    def __init__(self, client: aiomqtt.Client, points: PointSink, group: int = 500) -> None:
         self._client = client
         self._points = points
         self._group = group
         self._pending: list[tuple[int, int]] = []
-        self._wake = asyncio.Event()
+        self._first = asyncio.Event()  # something waits to be acknowledged
+        self._wake = asyncio.Event()  # a full group: do not wait out the linger
 
     def add(self, mid: int, qos: int) -> None:
         self._pending.append((mid, qos))
+        self._first.set()
         if len(self._pending) >= self._group:
             self._wake.set()
 
     async def run(self) -> None:
         while True:
+            if not self._pending:
+                await self._first.wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _ACK_LINGER_S)
             self._wake.clear()
-            if not self._pending:
-                continue
+            self._first.clear()
             batch, self._pending = self._pending, []
             await self._points.flush()
             for mid, qos in batch:
