@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,30 @@ async def test_the_interval_writes_what_is_buffered(sqlite: SQLiteTimeSeries) ->
     async with BatchingWriter(sqlite, batch_size=1000, flush_interval_s=0.05) as writer:
         writer.submit(batch(0, 2))
         await eventually(lambda: writer.written == 2)
+
+
+class CountingSQLite(SQLiteTimeSeries):
+    """The real SQLite store, counting its write calls."""
+
+    writes = 0
+
+    async def write(self, points: Sequence[Point]) -> None:
+        self.writes += 1
+        await super().write(points)
+
+
+async def test_steady_trickle_is_written_in_interval_batches_not_point_by_point(
+    tmp_path: Path,
+) -> None:
+    store = CountingSQLite(tmp_path / "ts.sqlite")
+    async with BatchingWriter(store, batch_size=1000, flush_interval_s=0.1) as writer:
+        for n in range(300):  # one point per ms for 0.3 s, nobody flushing
+            writer.submit(batch(n, 1))
+            await asyncio.sleep(0.001)
+        await writer.flush()
+    await store.close()
+    assert writer.written == 300
+    assert store.writes <= 8  # about one per interval, plus the final flush
 
 
 async def test_leaving_the_context_writes_everything(sqlite: SQLiteTimeSeries) -> None:

@@ -232,7 +232,17 @@ class BatchingWriter:
             if self._stopping():
                 break
             await self._spill_if_needed()
-            while self._has_work() and self._may_write() and not self._stopping():
+            # One write per wake-up (the interval passed, a batch filled, or someone flushes);
+            # more only while full batches wait or a flush does, so that steady traffic is
+            # written in batches rather than as whatever trickled in during the last write.
+            first = True
+            while (
+                self._has_work()
+                and self._may_write()
+                and not self._stopping()
+                and (first or self._has_batch() or self._waiters)
+            ):
+                first = False
                 await self._write_next()
                 await self._spill_if_needed()
         if self.spool is not None and self.buffered:
