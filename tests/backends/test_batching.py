@@ -58,12 +58,13 @@ async def test_the_interval_writes_what_is_buffered(sqlite: SQLiteTimeSeries) ->
 
 
 class CountingSQLite(SQLiteTimeSeries):
-    """The real SQLite store, counting its write calls."""
+    """The real SQLite store, counting its write calls, each as slow as a remote write."""
 
     writes = 0
 
     async def write(self, points: Sequence[Point]) -> None:
         self.writes += 1
+        await asyncio.sleep(0.02)
         await super().write(points)
 
 
