@@ -65,6 +65,12 @@ class Tracker:
                 member = directory.members.by_app_id(event.beacon, event.ts_ms)
             if member is not None:
                 await self._member_seen(store, member, event.ts_ms, event.zone, "app", out)
+                if self.is_fitting_room(event.zone):
+                    member_id = member.member_id
+                    await self._room(
+                        f"room:{store}:{event.zone}",
+                        lambda r: fitting_rooms.member_inside(r, member_id),
+                    )
         elif isinstance(event, RfidTag):
             await self._rfid(store, event, directory, out)
         elif isinstance(event, PosSale):

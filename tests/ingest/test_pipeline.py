@@ -180,3 +180,16 @@ async def test_event_too_big_to_store_is_rejected_not_claimed(harness: Harness) 
     [rejection] = outcome.rejected
     assert rejection.event_id == "h1" and "unknown fields take" in rejection.message
     assert await harness.state.claim_events([("s1", "door-1", "h1")], 60) == [True]
+
+
+async def test_member_phone_in_a_fitting_room_names_the_member_on_the_try_on(
+    harness: Harness,
+) -> None:
+    garment = "3074257bf7194e4000001a85"  # SGTIN-96, GTIN 80614141123458
+    await harness.send("ble-1", {**sighting("b1", KEY), "zone": "fitting-room-2"})
+    await harness.send("rfid-2", {"type": "rfid.tag", "id": "r1", "ts": NOW_MS + 1000,
+                                  "epc": garment, "action": "enter", "zone": "fitting-room-2"})  # fmt: skip
+    await harness.writer.flush()
+    [try_on] = await harness.store.query("try_on", start_ns=0, end_ns=2**62)
+    assert try_on.tags == {"store": "s1", "zone": "fitting-room-2", "gtin": "80614141123458"}
+    assert try_on.fields["member_id"] == "m1" and try_on.fields["epc"] == garment
