@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/eid_directory.py [--members 1000000] [--lookups 200000]
 
-Builds a MemberDirectory of N consenting members with app keys, times `prepare` for one
-15-minute window (what DirectoryCache runs in a thread ahead of each window), the memory
-the table takes, and the lookup time per sighting for hits and misses (window ±1 checked).
+Builds a MemberDirectory of N consenting members with app keys and times one 15-minute
+window's table: the hashing (which DirectoryCache runs in a process pool ahead of each
+window) and the install in the ingest process; then the table's memory and the lookup time
+per sighting for hits and misses (window ±1 checked).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import resource
 import time
 import tracemalloc
 
-from ingest.identity import MemberDirectory
+from ingest.identity import MemberDirectory, eids_for_window
 from storesense.protocol.eid import eid_for_window
 from storesense.registry.members import Member
 
@@ -37,10 +38,13 @@ def main() -> None:
     load_s = time.perf_counter() - started
 
     window = 2_000_000
+    started = time.perf_counter()
+    eids = eids_for_window(directory.app_keys, window)  # what the process pool runs
+    hash_s = time.perf_counter() - started
     tracemalloc.start()
     started = time.perf_counter()
-    directory.prepare(window)
-    build_s = time.perf_counter() - started
+    directory.install(window, eids)  # what the ingest process then does in a thread
+    install_s = time.perf_counter() - started
     table_bytes, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     directory.prepare(window - 1)
@@ -55,7 +59,10 @@ def main() -> None:
         per = (time.perf_counter() - started) / len(sample)
         print(f"lookup {name}: {per * 1e6:.2f} µs per sighting ({found} found)")
     print(f"members: {args.members:,}; directory load {load_s:.1f} s")
-    print(f"one window table: build {build_s:.1f} s, {table_bytes / 2**20:.0f} MiB")
+    print(
+        f"one window table: hashing {hash_s:.1f} s (process pool), install {install_s:.2f} s "
+        f"(thread), {table_bytes / 2**20:.0f} MiB"
+    )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the whole benchmark (3 windows + registry): {rss:.0f} MiB")
 

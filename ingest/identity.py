@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import struct
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ from storesense.registry.staff import StaffMember
 # Windows kept built: the live one and its neighbours, plus room for replays of the
 # recent past (outbox catch-up) without rebuilding.
 _CACHED_WINDOWS = 8
+# Tables key eids by their 8 bytes read as a little-endian integer.
+_LITTLE_ENDIAN_NATIVE = sys.byteorder == "little"
 
 
 class MemberDirectory:
@@ -66,7 +69,7 @@ class MemberDirectory:
     def by_app_id(self, eid: str, ts_ms: int) -> Member | None:
         """The member whose app advertised `eid` at event time `ts_ms` (window ±1)."""
         try:
-            value = int(eid, 16)
+            value = int.from_bytes(bytes.fromhex(eid), "little")
         except ValueError:
             return None
         window = window_of(ts_ms / 1000)
@@ -80,14 +83,29 @@ class MemberDirectory:
         with self._lock:
             return window in self._windows
 
+    @property
+    def app_keys(self) -> list[bytes]:
+        return self._keys
+
     def prepare(self, window: int) -> None:
-        """Build the table of `window` (CPU-bound: about a microsecond or more per member;
-        call it from a worker thread ahead of time)."""
+        """Build the table of `window` (CPU-bound: microseconds per member; call it from a
+        worker thread ahead of time, or `install` eids computed elsewhere)."""
         if not self.is_prepared(window):
-            table = _eid_table(self._keys, window)
-            with self._lock:
-                self._windows[window] = table
-                self._trim()
+            self.install(window, eids_for_window(self._keys, window))
+
+    def install(self, window: int, eids: bytes) -> None:
+        """Install the table of `window` from `eids_for_window(self.app_keys, window)`."""
+        values = memoryview(eids).cast("Q") if _LITTLE_ENDIAN_NATIVE else None
+        table = (
+            dict(zip(values.tolist(), range(len(self._keys)), strict=True))
+            if values is not None
+            else {
+                int.from_bytes(eids[i * 8 : i * 8 + 8], "little"): i for i in range(len(self._keys))
+            }
+        )
+        with self._lock:
+            self._windows[window] = table
+            self._trim()
 
     def _table(self, window: int) -> dict[int, int]:
         with self._lock:
@@ -104,14 +122,12 @@ class MemberDirectory:
             self._windows.popitem(last=False)
 
 
-def _eid_table(keys: list[bytes], window: int) -> dict[int, int]:
-    """eid (as int) → index into keys, for one window (ARCHITECTURE.md section 2)."""
+def eids_for_window(keys: list[bytes], window: int) -> bytes:
+    """Every key's rotating ID for `window` (ARCHITECTURE.md section 2), 8 bytes each, in
+    key order. A plain function of plain values, so a process pool can run it."""
     message = struct.pack(">Q", window)
     digest = hmac.digest
-    return {
-        int.from_bytes(digest(key, message, "sha256")[:8], "big"): index
-        for index, key in enumerate(keys)
-    }
+    return b"".join(digest(key, message, "sha256")[:8] for key in keys)
 
 
 def normalize_phone(phone: str) -> str:

@@ -43,17 +43,21 @@ async def run_ingest(
     metrics.buffered_points.set_function(lambda: points.buffered + points.spooled)
     metrics.dropped_points.set_function(lambda: points.dropped)
     link = MqttLink()
+    directory = DirectoryCache(state)
     async with Dispatcher([MqttAlertChannel(link.publish, topics)]) as dispatcher:
         pipeline = Pipeline(
             topics=topics,
             state=state,
             points=points,
-            directory=DirectoryCache(state),
+            directory=directory,
             raiser=AlertRaiser(state, dispatcher, settings.locale_for),
             metrics=metrics,
             settings=settings.ingest,
         )
-        await _consume(settings, topics, pipeline, points, link, metrics, ready)
+        try:
+            await _consume(settings, topics, pipeline, points, link, metrics, ready)
+        finally:
+            directory.close()
 
 
 async def _consume(

@@ -1,5 +1,10 @@
-from ingest.identity import MemberDirectory
+import asyncio
+
+from ingest.directory import DirectoryCache
+from ingest.identity import MemberDirectory, eids_for_window
+from storesense.backends.state.memory import MemoryState
 from storesense.protocol.eid import eid_at
+from storesense.registry import stored
 from storesense.registry.members import Member
 
 KEY = bytes(range(16))
@@ -44,3 +49,37 @@ def test_cards_and_phones_resolve_whatever_the_spelling() -> None:
     assert d.by_phone("+8613800138000") is not None
     assert d.by_phone("+86 138 0013 8000") is not None
     assert d.by_phone("13800138000") is None
+
+
+def test_tables_computed_elsewhere_resolve_like_tables_built_here() -> None:
+    keys = [bytes([i]) * 16 for i in range(1, 40)]
+    members = [member(f"m{i}", app_key=key.hex()) for i, key in enumerate(keys)]
+    built, installed = MemberDirectory(members), MemberDirectory(members)
+    window = T // 900
+    built.prepare(window)
+    installed.install(window, eids_for_window(installed.app_keys, window))
+    for key, expected in zip(keys, members, strict=True):
+        eid = eid_at(key, T + 10)
+        assert built.by_app_id(eid, (T + 10) * 1000) == expected
+        assert installed.by_app_id(eid, (T + 10) * 1000) == expected
+    assert built.by_app_id("not-hex!", T * 1000) is None
+
+
+async def test_directory_cache_prepares_windows_ahead_in_a_process_pool() -> None:
+    state = MemoryState()
+    count = 50_000  # the size from which the hashing leaves this process
+    keys = [i.to_bytes(16, "big") for i in range(count)]
+    await stored.save(state, [member(f"m{i}", app_key=key.hex()) for i, key in enumerate(keys)])
+    now = float(T + 30)
+    cache = DirectoryCache(state, check_interval_s=0, wall_clock=lambda: now)
+    try:
+        directory = await cache.current()
+        assert cache._preparing is not None
+        await asyncio.wait_for(cache._preparing, 120)
+        assert cache._pool is not None  # the large registry went to the process pool
+        members = directory.members
+        assert members.is_prepared(T // 900) and members.is_prepared(T // 900 + 1)
+        found = members.by_app_id(eid_at(keys[12_345], now), int(now * 1000))
+        assert found is not None and found.member_id == "m12345"
+    finally:
+        cache.close()
