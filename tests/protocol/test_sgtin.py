@@ -11,6 +11,7 @@ from storesense.protocol.sgtin import (
     Sgtin96,
     decode_sgtin96,
     encode_sgtin96,
+    gtin_check_digit,
     is_sgtin96,
 )
 from tests.simulators import gs1
@@ -98,6 +99,20 @@ def test_bad_epcs_are_refused_with_a_reason(epc: str, complaint: str) -> None:
     with pytest.raises(InvalidSgtin, match=complaint):
         decode_sgtin96(epc)
     assert not is_sgtin96(epc)
+
+
+@pytest.mark.parametrize(
+    ("body", "digit"),
+    [
+        ("400638133393", 1),  # EAN-13 4006381333931: an even-length body
+        ("03600029145", 2),  # UPC-A (GTIN-12) 036000291452
+        ("9638507", 4),  # EAN-8 96385074
+        ("8061414112345", 8),  # the TDS example GTIN-14
+    ],
+)
+def test_check_digits_of_every_gtin_length(body: str, digit: int) -> None:
+    # Weights 3, 1, 3, … from the right: from the left only agrees for odd lengths.
+    assert gtin_check_digit(body) == digit
 
 
 def test_invalid_sgtin_is_a_value_error() -> None:

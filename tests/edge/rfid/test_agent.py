@@ -186,6 +186,60 @@ def test_events_are_emitted_as_reads_arrive_and_stop_ends_the_run() -> None:
     assert len(sink.events) == 1  # stopping is not the end of the input: no leaves
 
 
+def test_silence_from_the_source_times_tags_out() -> None:
+    source = ScriptedSource()
+    agent = RfidAgent.from_config(section(), source=source)
+    with running(agent) as (sink, _):
+        source.send([RawRead(T0 + i * 250, EPC, 1, -50.0) for i in range(3)])
+        sink.wait_for(1)
+        source.queue.put(ReadBatch((), T0 + 30_000))  # no reads, but time has passed
+        events = wire_round_trip(sink.wait_for(2))
+    assert [(e.action, e.ts_ms) for e in events] == [
+        ("enter", T0 + 500),
+        ("leave", T0 + 500 + LEAVE_AFTER_MS),
+    ]
+
+
+class EndlessSource:
+    """A source that never ends and ignores `stop`."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def batches(self, stop: threading.Event) -> Iterator[ReadBatch]:
+        now = T0
+        try:
+            while True:
+                now += 100
+                time.sleep(0.005)
+                yield ReadBatch([RawRead(now, EPC, 1, -50.0)], now)
+        finally:
+            self.closed.set()
+
+
+def test_the_agent_stops_even_when_its_source_would_not() -> None:
+    source = EndlessSource()
+    agent = RfidAgent.from_config(section(), source=source)
+    with running(agent) as (sink, runner):
+        sink.wait_for(1)
+    assert not runner.is_alive()
+    assert source.closed.is_set()
+
+
+def test_the_source_is_closed_when_emitting_fails() -> None:
+    class BrokenSink:
+        def emit(self, events: Sequence[AnyEvent]) -> None:
+            raise OSError("disk full")
+
+    source = EndlessSource()
+    agent = RfidAgent.from_config(section(), source=source)
+    with pytest.raises(OSError, match="disk full") as caught:
+        agent.run(BrokenSink(), threading.Event())
+    # Closed by run() itself: the traceback (kept by `caught`) still holds the generator.
+    assert caught.value.__traceback__ is not None
+    assert source.closed.is_set()  # the reader is disconnected, not left to the GC
+
+
 def test_a_source_that_ends_lets_every_tag_time_out() -> None:
     source = ScriptedSource()
     agent = RfidAgent.from_config(section(), source=source)

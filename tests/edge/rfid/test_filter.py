@@ -217,6 +217,19 @@ def test_a_slightly_late_read_counts_at_the_current_time() -> None:
     assert f.stats.late == 0
 
 
+def test_a_read_exactly_max_late_late_still_counts() -> None:
+    f = make(max_late_ms=500)
+    f.feed(reads(1, 0, 2))  # 0, 250
+    f.feed(reads(3, 750, 1, epc=OTHER))
+    assert brief(f.feed(reads(1, 250, 1))) == [("enter", R1, 750)]
+
+
+def test_a_rival_read_exactly_a_window_old_no_longer_counts() -> None:
+    f = make()
+    f.feed(reads(1, 0, 1, rssi=-50.0))  # strong, but 2 s old when room 2 is eligible
+    assert brief(f.feed(reads(3, 1_000, 3, every=500, rssi=-70.0))) == [("enter", R2, 2_000)]
+
+
 def test_a_read_later_than_max_late_is_dropped() -> None:
     f = make(max_late_ms=500)
     f.feed(reads(1, 0, 2))

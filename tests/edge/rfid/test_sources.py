@@ -147,6 +147,14 @@ def test_replay_reads_the_recorded_log_in_batches() -> None:
     assert source.skipped == 0
 
 
+def test_replay_clock_never_goes_back_with_out_of_order_reads(tmp_path: Path) -> None:
+    path = tmp_path / "reads.jsonl"
+    offsets = [0, 500, 900, 400, 1_000, 300]  # batches of two, each ending late
+    path.write_text("".join(row(ts=T0 + offset) + "\n" for offset in offsets))
+    batches = list(ReplaySource(path, batch_size=2).batches(threading.Event()))
+    assert [b.now_ms - T0 for b in batches] == [500, 900, 1_000]
+
+
 def test_replay_of_the_same_log_as_csv_gives_the_same_reads(tmp_path: Path) -> None:
     from_jsonl = [r for b in ReplaySource(LOG).batches(threading.Event()) for r in b.reads]
     path = tmp_path / "reads.csv"
