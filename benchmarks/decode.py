@@ -67,8 +67,11 @@ def payload(rng: random.Random, n: int = 100) -> bytes:
         if kind == "door":
             events.append({"type": "door.crossing", "id": f"d{i}", "ts": ts, "direction": "in"})
         elif kind == "rfid":
-            events.append({"type": "rfid.tag", "id": f"r{i}", "ts": ts, "action": "enter",
-                           "epc": f"{rng.getrandbits(96):024x}", "zone": "fitting-room-1"})  # fmt: skip
+            epc = f"{rng.getrandbits(96):024x}"
+            events.append(
+                {"type": "rfid.tag", "id": f"r{i}", "ts": ts, "action": "enter", "epc": epc,
+                 "zone": "fitting-room-1"}
+            )  # fmt: skip
         else:
             events.append({"type": "beacon.sighting", "id": f"b{i}", "ts": ts, "zone": "floor",
                            "beacon": f"{rng.getrandbits(64):016x}", "rssi": -60})  # fmt: skip
@@ -83,14 +86,16 @@ def main() -> None:
     assert len(decode_events(data, "s", "d").accepted) == 100
     assert len(_pydantic_batch.validate_json(data)) == 100
     slices = [bytes(raw) for raw in _split.decode(data)]
-    for name, run in (
+    candidates = (
         ("whole batch, msgspec Decoder(list[union])", lambda: _msgspec_batch.decode(data)),
-        ("whole batch, pydantic TypeAdapter(list[union])", lambda: _pydantic_batch.validate_json(data)),
+        ("whole batch, pydantic TypeAdapter(list[union])",
+         lambda: _pydantic_batch.validate_json(data)),
         ("per event, msgspec", lambda: [_msgspec_event.decode(raw) for raw in slices]),
         ("per event, pydantic", lambda: [_pydantic_event.validate_json(raw) for raw in slices]),
         ("storesense decode_events (split + per event + origin checks)",
          lambda: decode_events(data, "s", "d")),
-    ):  # fmt: skip
+    )  # fmt: skip
+    for name, run in candidates:
         best = float("inf")
         for _ in range(5):
             started = time.perf_counter()

@@ -121,7 +121,6 @@ async def _open_backends(
     return state, writer
 
 
-
 @asynccontextmanager
 async def running_ingest(
     settings: Settings, registry: CollectorRegistry | None = None
@@ -143,6 +142,7 @@ async def running_ingest(
                 yield state
             finally:
                 ingest.cancel()
+
 
 async def _wait_started(
     server: uvicorn.Server, ingest_ready: asyncio.Event, tasks: tuple[asyncio.Task[None], ...]

@@ -97,10 +97,9 @@ class Mosquitto(ServerProcess):
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "max_queued_messages 100000\n"
-            "message_size_limit 0\n"
+            "message_size_limit 0\n" + ("user root\n" if os.geteuid() == 0 else "")
             # As root, Mosquitto drops to user `mosquitto`, which cannot write the temp dir:
             # persistence (sessions, retained messages across restarts) would silently fail.
-            + ("user root\n" if os.geteuid() == 0 else "")
         )
         return ["mosquitto", "-c", str(config)]
 

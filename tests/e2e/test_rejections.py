@@ -111,4 +111,6 @@ async def test_metrics_report_buffer_depth_and_processing_latency(stack: Running
     assert await metric(stack, "storesense_timeseries_buffered_points") == 0
     assert await metric(stack, "storesense_timeseries_dropped_points") == 0
     assert await metric(stack, "storesense_ingest_processing_seconds_count") == 1
-    assert await metric(stack, "storesense_ingest_events_accepted_total", 'type="door.crossing"') == 1
+    assert (
+        await metric(stack, "storesense_ingest_events_accepted_total", 'type="door.crossing"') == 1
+    )
