@@ -27,8 +27,6 @@ from storesense.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_ACK_LINGER_S = 0.05  # a message waits at most this long for its group's flush and ack
-
 
 async def run_ingest(
     settings: Settings,
@@ -88,7 +86,9 @@ async def _consume(
             # not expose this paho setting, hence the private attribute.
             client._client.manual_ack_set(True)
             async with client, asyncio.TaskGroup() as group_tasks:
-                acks = _Acknowledger(client, points)
+                acks = _Acknowledger(
+                    client, points, settings.ingest.ack_group, settings.ingest.ack_linger_ms / 1000
+                )
                 acker = group_tasks.create_task(acks.run(), name="ingest-acks")
                 link.attach(client)
                 # Status is retained, and shared subscriptions get no retained messages:
@@ -122,14 +122,17 @@ async def _consume(
 class _Acknowledger:
     """Acknowledge processed messages in groups, after their points are stored: one flush
     (one time-series write) per group, not per message. A group closes at `group` messages
-    or `_ACK_LINGER_S` after its first; the broker's in-flight window (Mosquitto's
-    `max_inflight_messages`, 20 by default) bounds how many can wait, so raise it for
-    devices that send single events."""
+    or `linger_s` after its first. Unacknowledged messages hold the broker's in-flight
+    window (Mosquitto's `max_inflight_messages`, 20 by default), so a group must stay below
+    it; raise both for devices that send single events."""
 
-    def __init__(self, client: aiomqtt.Client, points: PointSink, group: int = 500) -> None:
+    def __init__(
+        self, client: aiomqtt.Client, points: PointSink, group: int, linger_s: float
+    ) -> None:
         self._client = client
         self._points = points
         self._group = group
+        self._linger_s = linger_s
         self._pending: list[tuple[int, int]] = []
         self._first = asyncio.Event()  # something waits to be acknowledged
         self._wake = asyncio.Event()  # a full group: do not wait out the linger
@@ -145,7 +148,7 @@ class _Acknowledger:
             if not self._pending:
                 await self._first.wait()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _ACK_LINGER_S)
+                await asyncio.wait_for(self._wake.wait(), self._linger_s)
             self._wake.clear()
             self._first.clear()
             batch, self._pending = self._pending, []

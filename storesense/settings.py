@@ -145,6 +145,11 @@ class IngestSettings(BaseModel):
         default="fitting-room", description="zones whose name starts with this are fitting rooms"
     )
     sweep_interval_s: int = Field(default=30, ge=1, description="how often lapsed visits close")
+    # Messages are acknowledged once their points are stored, in groups: a group closes at
+    # `ack_group` messages or `ack_linger_ms` after its first. The broker's in-flight window
+    # (Mosquitto `max_inflight_messages`, default 20) must be larger than the group.
+    ack_group: int = Field(default=10, ge=1, le=65_535)
+    ack_linger_ms: int = Field(default=10, ge=1, le=1000)
     max_message_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_batch_events: int = Field(default=500, ge=1, le=10_000)
     shared_group: str | None = Field(
