@@ -41,7 +41,8 @@ def mark_tried(
     if record is None:
         record = GarmentRecord(epc=epc, gtin=gtin)
     if record.converted:
-        return record, None
+        # The try-on that completed the conversion, seen again: the same conversion.
+        return record, _conversion(record) if record.tried_ms == ts_ms else None
     sold_before = record.sold_ms is not None and record.sold_ms < ts_ms
     if not sold_before and (record.tried_ms is None or record.tried_ms < ts_ms):
         record.zone, record.tried_ms, record.member_id = zone, ts_ms, member_id
@@ -54,6 +55,9 @@ def mark_sold(
     """Record a sale of the garment; the first sale counts."""
     if record is None:
         record = GarmentRecord(epc=epc, gtin=gtin)
+    if record.converted:
+        # The sale that completed the conversion, seen again: the same conversion.
+        return record, _conversion(record) if record.sold_in == sale_id else None
     if record.sold_in is None:
         record.sold_in, record.sold_ms = sale_id, ts_ms
     return record, _convert(record)
@@ -69,6 +73,12 @@ def _convert(record: GarmentRecord) -> Conversion | None:
     ):
         return None
     record.converted = True
+    return _conversion(record)
+
+
+def _conversion(record: GarmentRecord) -> Conversion:
+    assert record.tried_ms is not None and record.sold_ms is not None
+    assert record.sold_in is not None
     return Conversion(
         epc=record.epc,
         gtin=record.gtin,

@@ -30,6 +30,7 @@ class RoomState(msgspec.Struct, kw_only=True):
     session_staff: bool = False
     recent_leaves: dict[str, int] = msgspec.field(default_factory=dict)  # epc -> left at
     recent_enters: dict[str, list[int]] = msgspec.field(default_factory=dict)  # epc -> at
+    counted: dict[str, list[int]] = msgspec.field(default_factory=dict)  # enters that were try-ons
 
     @property
     def occupied(self) -> bool:
@@ -61,13 +62,19 @@ NO_CHANGE = RoomChange()
 
 def garment_enter(room: RoomState, epc: str, gtin: str, ts_ms: int) -> RoomChange:
     """A garment entered the room (mutates `room`)."""
-    if epc in room.items or ts_ms in room.recent_enters.get(epc, ()):
-        return NO_CHANGE  # already inside, or this very enter again (a replay)
+    if ts_ms in room.recent_enters.get(epc, ()):
+        # This very enter again (a replay): the same try-on, if it was one, and nothing else.
+        if ts_ms in room.counted.get(epc, ()):
+            return RoomChange(try_on=TryOn(epc=epc, gtin=gtin, ts_ms=ts_ms, member_id=None))
+        return NO_CHANGE
+    if epc in room.items:
+        return NO_CHANGE  # already inside: a repeated enter
     _remember(room.recent_enters, epc, ts_ms)
     left_at = room.recent_leaves.get(epc)
     if left_at is not None and left_at >= ts_ms:
         # Its leave was applied first (late delivery, another worker): the try-on happened,
         # but the garment is no longer in the room.
+        _remember(room.counted, epc, ts_ms)
         return RoomChange(try_on=TryOn(epc=epc, gtin=gtin, ts_ms=ts_ms, member_id=room.member_id))
     if room.session_start_ms is None:
         room.session_start_ms = ts_ms
@@ -77,6 +84,7 @@ def garment_enter(room: RoomState, epc: str, gtin: str, ts_ms: int) -> RoomChang
     if epc in room.session_tried:
         return NO_CHANGE  # back in the same session: one try-on
     room.session_tried.append(epc)
+    _remember(room.counted, epc, ts_ms)
     return RoomChange(try_on=TryOn(epc=epc, gtin=gtin, ts_ms=ts_ms, member_id=room.member_id))
 
 

@@ -138,19 +138,24 @@ class Pipeline:
         outcome.accepted = len(fresh)
         if outcome.replays:
             self._metrics.replays.inc(outcome.replays)
-        if not fresh:
-            return outcome
+        # Replays go through too: a worker killed after claiming an event but before its
+        # points were stored leaves the redelivered message as the only chance to store
+        # them. Points and facts are idempotent (same identity, same values); only counting
+        # and alerts are for fresh events.
         directory = await self._directory.current()
-        tracked = Tracked(points=[point for _, point in fresh])
+        tracked = Tracked(points=[point for _, point in storable])
         by_type: dict[str, int] = {}
-        for accepted, _ in fresh:
-            by_type[accepted.event.type] = by_type.get(accepted.event.type, 0) + 1
-            await self._tracker.apply(accepted, directory, tracked)
+        for (accepted, _), is_new in zip(storable, fresh_flags, strict=True):
+            if is_new:
+                by_type[accepted.event.type] = by_type.get(accepted.event.type, 0) + 1
+            await self._tracker.apply(accepted, directory, tracked, replay=not is_new)
         for event_type, count in by_type.items():
             self._metrics.accepted.labels(event_type).inc(count)
         self._points.submit(tracked.points)
         now_ms = int(self._clock() * 1000)
         for seen in tracked.seen:
+            if seen.replay:
+                continue
             self._metrics.members_recognized.labels(seen.source).inc()
             sighting = MemberSighting(
                 store=seen.store,
@@ -166,7 +171,7 @@ class Pipeline:
             if draft is not None:
                 outcome.alerts.append(await self._raiser.raise_alert(draft))
         newest: dict[str, int] = {}
-        for accepted, _ in fresh:
+        for accepted, _ in storable:
             newest[accepted.store] = max(newest.get(accepted.store, 0), accepted.event.ts_ms)
         for store, event_ms in newest.items():
             await self._maybe_sweep(store, event_ms)

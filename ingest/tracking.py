@@ -39,6 +39,7 @@ class MemberSeen:
     zone: str | None
     source: SightingSource
     result: visits.SightingResult
+    replay: bool = False  # from a redelivered event: facts again, but no alert
 
 
 @dataclass
@@ -52,13 +53,19 @@ class Tracker:
         self._state = state
         self._settings = settings
         self._gap_ms = settings.visit_gap_s * 1000
+        self._replay = False
 
     def is_fitting_room(self, zone: str | None) -> bool:
         return zone is not None and zone.startswith(self._settings.fitting_room_prefix)
 
-    async def apply(self, accepted: AcceptedEvent, directory: Directory, out: Tracked) -> None:
+    async def apply(
+        self, accepted: AcceptedEvent, directory: Directory, out: Tracked, replay: bool = False
+    ) -> None:
+        """Apply one event. Applying it again (`replay`) changes no state and yields the
+        same facts, so a redelivered event repairs facts a killed worker never stored."""
         event = accepted.event
         store = accepted.store
+        self._replay = replay
         if isinstance(event, BeaconSighting):
             member = None
             if event.is_app_id:
@@ -208,9 +215,10 @@ class Tracker:
         if result.closed is not None:
             out.points.append(facts.visit_end(store, result.closed))
             await self._remember_last_visit(store, result.closed)
-        if result.new_visit:
-            out.points.append(facts.visit_start(store, member.member_id, ts_ms, source))
-        out.seen.append(MemberSeen(store, member, ts_ms, zone, source, result))
+        if result.new_visit or result.is_start:
+            start_source = source if result.new_visit else result.start_source
+            out.points.append(facts.visit_start(store, member.member_id, ts_ms, start_source))
+        out.seen.append(MemberSeen(store, member, ts_ms, zone, source, result, self._replay))
 
     async def _remember_last_visit(self, store: str, summary: visits.VisitSummary) -> None:
         end = str(summary.end_ms).encode()

@@ -44,6 +44,9 @@ class SightingResult(msgspec.Struct, frozen=True):
     visit_start_ms: int
     previous_visit_ms: int | None
     closed: VisitSummary | None = None  # the visit this sighting proved over
+    # The sighting that started the visit, seen again (a replay): its fact is regenerated.
+    is_start: bool = False
+    start_source: str = ""
 
 
 def on_sighting(
@@ -61,7 +64,10 @@ def on_sighting(
         _move(visit, ts_ms, zone)
         if source not in visit.sources:
             visit.sources.append(source)
-        return visit, SightingResult(False, visit.start_ms, visit.previous_visit_ms)
+        is_start = ts_ms == visit.start_ms and source == visit.sources[0]
+        return visit, SightingResult(
+            False, visit.start_ms, visit.previous_visit_ms, None, is_start, visit.sources[0]
+        )
     closed = summarize(visit) if visit is not None and not visit.closed else None
     started = MemberVisit(
         member_id=member_id,

@@ -25,13 +25,20 @@ def test_a_garment_back_in_the_same_session_is_one_try_on() -> None:
     assert fr.garment_enter(room, "e1", "g1", 3000).try_on is None
 
 
-def test_replayed_and_late_events_change_nothing_twice() -> None:
+def test_replayed_events_change_no_state_and_repeat_their_try_on() -> None:
     room = fr.RoomState()
-    fr.garment_enter(room, "e1", "g1", 1000)
-    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # replay
+    first = fr.garment_enter(room, "e1", "g1", 1000).try_on
+    assert first is not None
+    before = fr.RoomState(**{f: getattr(room, f) for f in room.__struct_fields__})
+    again = fr.garment_enter(room, "e1", "g1", 1000)  # replay while inside
+    assert again.try_on is not None and again.try_on.ts_ms == first.ts_ms
+    assert room == before
     fr.garment_leave(room, "e1", 4000)
     assert fr.garment_leave(room, "e1", 4000) == fr.NO_CHANGE  # replay of the leave
-    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # replay after leaving
+    after_leave = fr.garment_enter(room, "e1", "g1", 1000)  # replay after leaving
+    assert after_leave.try_on is not None and not room.occupied
+    fr.garment_enter(room, "e2", "g2", 5000)
+    assert fr.garment_enter(room, "e2", "g2", 6000) == fr.NO_CHANGE  # a repeated enter
 
 
 def test_staff_and_member_are_recorded_on_the_session() -> None:
@@ -78,4 +85,5 @@ def test_leave_applied_before_its_enter_still_counts_the_try_on_once() -> None:
     late = fr.garment_enter(room, "e1", "g1", 1000)
     assert late.try_on is not None and late.try_on.ts_ms == 1000
     assert not room.occupied
-    assert fr.garment_enter(room, "e1", "g1", 1000) == fr.NO_CHANGE  # and its replay
+    replay = fr.garment_enter(room, "e1", "g1", 1000)  # its replay: the same try-on again
+    assert replay.try_on is not None and replay.try_on.ts_ms == 1000 and not room.occupied
