@@ -26,6 +26,8 @@ from functools import partial
 import cv2
 
 from edge.door.background import BackgroundKind
+from edge.door.calibrate import calibrated
+from edge.door.config import parse_config
 from edge.door.counter import CounterSettings, DoorCounter
 from simulators.door_video import ClipSpec, DoorClip, installer_settings, varied_set
 
@@ -50,17 +52,12 @@ class Outcome:
 
 
 def settings_for(clip: DoorClip, background: BackgroundKind, downscale: int) -> CounterSettings:
-    chosen = installer_settings(clip)
-    (x1, y1), (x2, y2) = chosen["line"]
-    return CounterSettings(
-        line=((x1, y1), (x2, y2)),
-        in_side=chosen["in_side"],
-        band=chosen["band"],
-        person_area=chosen["person_area"],
-        perspective=chosen["perspective"],
-        background=background,
-        downscale=downscale,
-    )
+    """What the installer sets: the line, side and band from the camera's geometry and a
+    first guess at one person's area, then a walk test in the same doorway to measure it."""
+    section = {**installer_settings(clip), "background": background, "downscale": downscale}
+    guess = parse_config(section).counter_settings()
+    walk = clip.walk_test()
+    return calibrated(guess, walk.frames(), walk.spec.fps)
 
 
 def run_clip(spec: ClipSpec, background: BackgroundKind, downscale: int) -> Outcome:
@@ -72,9 +69,7 @@ def run_clip(spec: ClipSpec, background: BackgroundKind, downscale: int) -> Outc
         counter.process(frame)
         spent += time.perf_counter() - started
         frames += 1
-    return Outcome(
-        spec, clip.truth.ins, clip.truth.outs, counter.ins, counter.outs, frames, spent
-    )
+    return Outcome(spec, clip.truth.ins, clip.truth.outs, counter.ins, counter.outs, frames, spent)
 
 
 def accuracy(outcomes: list[Outcome]) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,9 +59,25 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="FILE",
             help=f"the agent's TOML or YAML config (store, device, broker, outbox, [{kind}])",
         )
+    calibrate = kinds.add_parser(
+        "door-calibrate",
+        help="measure one person at the door from a walk-test video",
+        description=(
+            "The installer's walk test: record people walking through the door one at a "
+            "time, then run this with the door agent's config (its line and band). It prints "
+            "`person_area` and `person_aspect` for the [door] section, so that the counter "
+            "tells one person from two walking abreast."
+        ),
+    )
+    calibrate.add_argument("--config", dest="edge_config", type=Path, required=True)
+    calibrate.add_argument(
+        "--video", type=Path, required=True, help="the walk-test video file (any OpenCV format)"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.edge_kind == "door-calibrate":
+        return _calibrate_door(args.edge_config, args.video)
     kind: AgentKind = args.edge_kind
     config = load_edge_config(args.edge_config)
     factory = load_agent_class(kind)
@@ -93,3 +110,27 @@ def load_agent_class(kind: AgentKind) -> AgentFactory:
     if factory is None:
         raise AgentUnavailable(f"module {module_name} has no class {class_name}")
     return factory  # type: ignore[no-any-return]
+
+
+def _calibrate_door(config_path: Path, video: Path) -> int:
+    from edge.door.calibrate import measure_person
+    from edge.door.config import parse_config
+    from edge.door.errors import CalibrationError, SourceError
+    from edge.door.sources import SourceSettings, VideoSource
+
+    config = load_edge_config(config_path)
+    try:
+        door = parse_config(config.agent_section("door"))
+    except ValueError as exc:
+        raise ConfigError(f"edge config {config_path}: section [door]: {exc}") from None
+    source = VideoSource(SourceSettings(source=str(video), fps=door.fps))
+    try:
+        # Held in memory (measured twice): a walk test is a minute or two of video.
+        frames = [frame.image for frame in source.frames(threading.Event())]
+        person = measure_person(frames, door.counter_settings(), source.fps)
+    except (CalibrationError, SourceError) as exc:
+        raise ConfigError(f"door-calibrate: {exc}") from None
+    print(f"# measured over {person.samples} frames of {video}; put in the [door] section:")
+    print(f"person_area = {person.area:.0f}")
+    print(f"person_aspect = {person.aspect:.2f}")
+    return 0

@@ -26,7 +26,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from simulators.door_video_actors import Actor, Build, Walk
+from simulators.door_video_actors import BGR, Actor, Build, Walk
 from simulators.door_video_camera import Camera, angled, overhead
 from simulators.door_video_scenarios import PLANNERS, SCENARIOS, Layout
 from simulators.door_video_scene import (
@@ -118,7 +118,9 @@ class DoorClip:
         if spec.scenario not in PLANNERS:
             raise ValueError(f"unknown scenario {spec.scenario!r}; one of {', '.join(SCENARIOS)}")
         self.spec = spec
-        rng = np.random.default_rng([spec.seed, SCENARIOS.index(spec.scenario)])
+        # The scene (camera, floor, lights) depends on the seed alone, so that a walk test
+        # (`walk_test`) shows the same doorway as the clip it calibrates for.
+        rng = np.random.default_rng([spec.seed, 0xD00])
         self.camera = _camera(rng, spec)
         self.look = _look(rng, self.camera)
         layout = Layout(
@@ -128,18 +130,32 @@ class DoorClip:
             floor_bgr=self.look.floor_bgr,
             keep_right=bool(rng.random() < 0.5),
         )
-        self.actors: list[Actor] = PLANNERS[spec.scenario](rng, layout, 0.3)
+        self._seed = int(rng.integers(2**31))
+        plan_rng = np.random.default_rng([spec.seed, sorted(PLANNERS).index(spec.scenario)])
+        self.actors: list[Actor] = PLANNERS[spec.scenario](plan_rng, layout, 0.3)
         self.duration = max(a.t_end for a in self.actors) + 0.5
         self.frame_count = int(self.duration * spec.fps)
         self._lighting = Lighting(rng, self.duration, spec.scenario == "lights")
-        self._seed = int(rng.integers(2**31))
         self.truth = _truth(self.actors, spec.fps, self.frame_count)
+
+    def walk_test(self) -> DoorClip:
+        """The same doorway with an installer's walk test: one adult walking in and out."""
+        return DoorClip(
+            ClipSpec(
+                scenario="walk_test",
+                seed=self.spec.seed,
+                view=self.spec.view,
+                width=self.spec.width,
+                fps=self.spec.fps,
+            )
+        )
 
     def frames(self) -> Iterator[Frame]:
         """Every frame, rendered on the fly (BGR, uint8)."""
         albedo, street = paint_floor(self.camera, self.look, self._seed)
         rng = np.random.default_rng(self._seed + 1)
-        noise = Noise(albedo.shape, self.look.noise_sigma, rng)  # type: ignore[arg-type]
+        h, w, c = albedo.shape
+        noise = Noise((h, w, c), self.look.noise_sigma, rng)
         dt = 1.0 / self.spec.fps
         for index in range(self.frame_count):
             t = index * dt
@@ -160,7 +176,9 @@ def _camera(rng: np.random.Generator, spec: ClipSpec) -> Camera:
     if spec.view == "overhead":
         yaw = float(rng.choice([0.0, 0.5 * math.pi, math.pi, -0.5 * math.pi]))
         yaw += float(rng.uniform(-0.3, 0.3))
-        return overhead(float(rng.uniform(2.8, 4.0)), yaw, float(rng.uniform(-0.4, 0.4)), spec.width)
+        return overhead(
+            float(rng.uniform(2.8, 4.0)), yaw, float(rng.uniform(-0.4, 0.4)), spec.width
+        )
     return angled(
         float(rng.uniform(2.4, 3.0)),
         float(rng.uniform(1.0, 2.0)),
@@ -172,9 +190,7 @@ def _camera(rng: np.random.Generator, spec: ClipSpec) -> Camera:
 
 def _look(rng: np.random.Generator, camera: Camera) -> Look:
     floor = _FLOORS[int(rng.integers(len(_FLOORS)))]
-    mat = None
-    if rng.random() < 0.5:
-        mat = (float(rng.uniform(30, 70)),) * 3
+    mat = _grey(float(rng.uniform(30, 70))) if rng.random() < 0.5 else None
     lights = tuple(
         (float(rng.uniform(-1.5, 1.5)), float(rng.uniform(0.3, 2.5)), camera.position[2] + 0.2)
         for _ in range(int(rng.integers(1, 3)))
@@ -183,16 +199,21 @@ def _look(rng: np.random.Generator, camera: Camera) -> Look:
         floor_bgr=(float(floor[0]), float(floor[1]), float(floor[2])),
         floor_contrast=float(rng.uniform(0.02, 0.08)),
         tile_m=float(rng.choice([0.3, 0.45, 0.6])),
-        grout_bgr=tuple(float(c) * 0.75 for c in floor),  # type: ignore[arg-type]
-        mat_bgr=mat,  # type: ignore[arg-type]
-        street_bgr=(float(rng.uniform(110, 150)),) * 3,  # type: ignore[arg-type]
-        wall_bgr=(float(rng.uniform(60, 200)),) * 3,  # type: ignore[arg-type]
+        grout_bgr=_grey(floor[0] * 0.75, floor[1] * 0.75, floor[2] * 0.75),
+        mat_bgr=mat,
+        street_bgr=_grey(float(rng.uniform(110, 150))),
+        wall_bgr=_grey(float(rng.uniform(60, 200))),
         door_half_width=float(rng.uniform(0.9, 1.5)),
         lights=lights,
+        light_size=float(rng.uniform(0.05, 0.35)),
         shadow_strength=float(rng.uniform(0.25, 0.6)),
         noise_sigma=float(rng.uniform(1.0, 4.0)),
         jpeg_quality=int(rng.integers(55, 95)),
     )
+
+
+def _grey(b: float, g: float | None = None, r: float | None = None) -> BGR:
+    return (float(b), float(b if g is None else g), float(b if r is None else r))
 
 
 def _truth(actors: list[Actor], fps: float, frame_count: int) -> ClipTruth:
@@ -283,7 +304,7 @@ def installer_settings(clip: DoorClip) -> dict[str, Any]:
     offset = ((inside[0] - outside[0]) * -dy + (inside[1] - outside[1]) * dx) / norm
     perspective = 1.0  # overhead: people shrink towards every edge, not one way
     if clip.spec.view == "angled":
-        far = centroid(0.0, -2.0)
+        far = centroid(0.0, -1.2)
         slope = math.log(here[2] / far[2]) / max(here[1] - far[1], 1.0)
         perspective = math.exp(slope * clip.camera.height)
     return {

@@ -31,7 +31,13 @@ CLOTHES: tuple[BGR, ...] = (
     (70, 160, 200),  # mustard
     (200, 170, 120),  # light blue
 )
-HAIR: tuple[BGR, ...] = ((20, 20, 25), (30, 40, 60), (50, 75, 110), (110, 170, 200), (150, 150, 150))
+HAIR: tuple[BGR, ...] = (
+    (20, 20, 25),
+    (30, 40, 60),
+    (50, 75, 110),
+    (110, 170, 200),
+    (150, 150, 150),
+)
 SKIN: tuple[BGR, ...] = ((150, 175, 220), (110, 140, 190), (70, 95, 140), (45, 60, 95))
 
 
@@ -185,7 +191,10 @@ def _person(b: Build, pose: Pose) -> list[Part]:
     neck = body.disc(0, 0.02, shoulder_z, 0.05, 0.05)
     face = body.disc(0, 0.05, head_z - 0.05, 0.06, 0.07)
     parts.append(Part((neck, face), b.skin))
-    hair = (body.disc(0, 0.0, head_z - 0.04, 0.1, 0.085), body.disc(0, 0.0, head_z + 0.07, 0.07, 0.06))
+    hair = (
+        body.disc(0, 0.0, head_z - 0.04, 0.1, 0.085),
+        body.disc(0, 0.0, head_z + 0.07, 0.07, 0.06),
+    )
     parts.append(Part(hair, b.hair, casts_shadow=True))
     return parts
 
@@ -201,7 +210,7 @@ def _dog(b: Build, pose: Pose) -> list[Part]:
             top = body.disc(0.06 * sign, forward, 0.8 * size, 0.05, 0.04)
             parts.append(Part((paw, top), _shade(b.top, 0.8)))
     trunk = (body.disc(0, 0, 0.85 * size, 0.55 * size, 0.2 * size),)
-    parts.append(Part(trunk + (body.disc(0, 0, size, 0.5 * size, 0.18 * size),), b.top, True))
+    parts.append(Part((*trunk, body.disc(0, 0, size, 0.5 * size, 0.18 * size)), b.top, True))
     head = (body.disc(0, 0.6 * size, 1.1 * size, 0.16 * size, 0.1 * size),)
     parts.append(Part(head, b.hair, True))
     return parts

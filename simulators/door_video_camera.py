@@ -34,12 +34,12 @@ class Camera:
             [[-1.0, 0.0, 0.0], [0.0, ct, -st], [0.0, -st, -ct]],
         )
         yaw = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
-        return base @ yaw
+        return np.asarray(base @ yaw, np.float64)
 
     def to_camera(self, points: FloatArray) -> FloatArray:
         """World points (N, 3) in camera coordinates (N, 3); column 2 is the depth."""
         offset = np.asarray(points, dtype=np.float64) - np.asarray(self.position)
-        return offset @ self._rotation().T
+        return np.asarray(offset @ self._rotation().T, np.float64)
 
     def project(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         """World points (N, 3) to pixel coordinates (N, 2) and depth (N,)."""

@@ -233,4 +233,29 @@ def mixed(rng: np.random.Generator, layout: Layout, t0: float) -> list[Actor]:
     return actors
 
 
-PLANNERS: dict[str, Planner] = {**_SIMPLE, "dog": dog, "lights": lights, "mixed": mixed}
+def walk_test(rng: np.random.Generator, layout: Layout, t0: float) -> list[Actor]:
+    """An installer's walk test: two adults (staff), dressed unlike the floor, walk through
+    the door one at a time, in and then out, at different places along it."""
+    plain = Layout(
+        door_half_width=layout.door_half_width,
+        street_y=layout.street_y,
+        shop_y=layout.shop_y,
+        floor_bgr=layout.floor_bgr,
+        similar_to_floor=0.0,
+    )
+    actors = []
+    t = t0
+    for i in range(2):
+        actor = _crossing(rng, plain, t, i % 2 == 0, float(rng.uniform(-0.4, 0.4)))
+        actors.append(actor)
+        t = actor.t_end + 0.5
+    return actors
+
+
+PLANNERS: dict[str, Planner] = {
+    **_SIMPLE,
+    "dog": dog,
+    "lights": lights,
+    "mixed": mixed,
+    "walk_test": walk_test,
+}

@@ -57,6 +57,7 @@ class Look:
     wall_bgr: tuple[float, float, float]
     door_half_width: float
     lights: tuple[tuple[float, float, float], ...]  # ceiling lights (x, y, z) casting shadows
+    light_size: float  # metres across: a spot (0.05) casts sharp shadows, a panel soft ones
     shadow_strength: float  # 0: no shadows, 1: black shadows
     noise_sigma: float  # sensor read noise, grey levels
     jpeg_quality: int | None  # None: no compression
@@ -104,7 +105,7 @@ def paint_floor(camera: Camera, look: Look, seed: int) -> tuple[FloatImage, Floa
         pool += (0.35 * lz**2 / (lz**2 + dist2)).astype(np.float32)
     colour *= np.where(street > 0, 1.0, pool)[..., None]
     street_soft = cv2.GaussianBlur(street, (0, 0), 2.0)
-    return np.clip(colour, 0, 255).astype(np.float32), street_soft
+    return np.clip(colour, 0, 255).astype(np.float32), np.asarray(street_soft, np.float32)
 
 
 _NEAR_M = 0.4  # discs closer to the camera than this are not drawn
@@ -135,7 +136,9 @@ def _outlines(
     centre_uv, p, q = uv[:count], uv[count : 2 * count] - uv[:count], uv[2 * count :] - uv[:count]
     cos, sin = np.cos(_ELLIPSE_STEPS), np.sin(_ELLIPSE_STEPS)
     outline = (
-        centre_uv[:, None, :] + p[:, None, :] * cos[None, :, None] + q[:, None, :] * sin[None, :, None]
+        centre_uv[:, None, :]
+        + p[:, None, :] * cos[None, :, None]
+        + q[:, None, :] * sin[None, :, None]
     )
     return outline, depth[:count]
 
@@ -181,7 +184,10 @@ def paint_shadows(camera: Camera, look: Look, parts: Sequence[Part]) -> FloatIma
         for _, hull, _ in _hulls(camera, casting, light):
             cv2.fillConvexPoly(layer, _fixed(hull), 1.0, cv2.LINE_AA, _SUBPIXEL)
         mask += share * layer
-    blur = max(1.0, camera.width / 320)
+    # Penumbra: a light of size s blurs the shadow of something at height z by about
+    # s * z / (H - z) on the floor; bodies are about 1.2 m up, lights about 3 m.
+    px_per_m = camera.focal_px / camera.position[2]
+    blur = max(1.0, camera.width / 320, look.light_size * 1.2 / 1.8 * px_per_m / 2)
     return np.clip(cv2.GaussianBlur(mask, (0, 0), blur), 0.0, 0.95)
 
 

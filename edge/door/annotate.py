@@ -42,7 +42,9 @@ def draw(frame: Image, line: CountingLine, result: FrameResult, ins: int, outs: 
         cv2.circle(image, (round(c.x), round(c.y)), 14, colour, 2, cv2.LINE_AA)
     text = f"in {ins}  out {outs}"
     cv2.putText(image, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-    cv2.putText(image, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        image, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA
+    )
     return image
 
 
@@ -68,18 +70,18 @@ def _draw_line(image: Image, line: CountingLine) -> None:
 class AnnotatedVideo:
     """Writes annotated frames to a video file (MJPG, so any OpenCV build can write it)."""
 
-    def __init__(self, path: Path, fps: float, fourcc: str = "MJPG") -> None:
+    def __init__(self, path: Path, fourcc: str = "MJPG") -> None:
         self.path = path
-        self._fps = fps
         self._fourcc = fourcc
         self._writer: cv2.VideoWriter | None = None
 
-    def write(self, image: Image) -> None:
+    def write(self, image: Image, fps: float) -> None:
+        """Append a frame; the first one fixes the size and the frame rate."""
         if self._writer is None:
             h, w = image.shape[:2]
             self.path.parent.mkdir(parents=True, exist_ok=True)
             code = cv2.VideoWriter.fourcc(*self._fourcc)
-            self._writer = cv2.VideoWriter(str(self.path), code, self._fps, (w, h))
+            self._writer = cv2.VideoWriter(str(self.path), code, fps, (w, h))
             if not self._writer.isOpened():
                 raise OSError(f"cannot write the annotated video {self.path} ({self._fourcc})")
         self._writer.write(image)

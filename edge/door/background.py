@@ -22,7 +22,13 @@ Mask = npt.NDArray[np.uint8]  # 0 or 255
 FloatArray = npt.NDArray[np.float32]
 BackgroundKind = Literal["average", "mog2", "knn"]
 _ONES = np.ones((1, 3), np.float32)
+_NEAR3 = np.ones((3, 3), np.uint8)
+_GAP_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # shadow gaps closed
+_EVEN_GAIN = 0.03  # cells around differ by less than this: lighting is even there
 _REFRESH = 4  # frames between refreshes of the background's brightness, hue and edges
+_TEXTURE_WINDOW = 7  # pixels over which gradients are compared
+_FLAT = 24.0  # background gradient energy, over its noise variance, below which it is flat
+_FAINT_CAP = np.float32(4.0)  # z capped at this before the 5x5 average
 _SETTLED = 4.0  # squared distance over variance below which a pixel is surely background
 
 
@@ -39,8 +45,9 @@ class RunningAverage:
     variance, exceeds `threshold`, or when the same ratio averaged over 5x5 pixels exceeds
     `area_threshold` (a faint but consistent difference: clothes nearly the floor's colour).
     It is a shadow, not foreground, when it is darker by a ratio within `shadow_ratio`, has
-    the background's chromaticity, and keeps the background's texture (a shadow darkens
-    the tile joints it falls on; a person hides them).
+    the background's chromaticity, keeps the background's texture (a shadow darkens the
+    tile joints it falls on; a person hides them) and darkens it smoothly (a shadow's
+    edge is a soft penumbra; a body's outline is sharp).
     `learn_s` is how fast the background follows slow changes, `absorb_s` how fast it takes
     in foreground that is not frozen (something left behind, a ghost).
     """
@@ -56,7 +63,8 @@ class RunningAverage:
         warmup_s: float = 1.0,
         shadow_ratio: tuple[float, float] = (0.35, 0.97),
         shadow_chroma: float = 0.05,
-        shadow_texture: float = 0.5,
+        shadow_texture: float = 0.4,
+        shadow_spread: float = 0.04,
         cell: int = 16,
     ) -> None:
         self._threshold = np.float32(threshold)
@@ -67,6 +75,7 @@ class RunningAverage:
         self._shadow_ratio = shadow_ratio
         self._shadow_chroma = np.float32(shadow_chroma)
         self._shadow_texture = np.float32(shadow_texture)
+        self._shadow_spread = np.float32(shadow_spread)
         self._cell = cell
         self._mean: FloatArray | None = None
         self._var: FloatArray | None = None
@@ -120,7 +129,9 @@ class RunningAverage:
         return fg
 
     def _differs(self, z: FloatArray) -> npt.NDArray[np.bool_]:
-        return np.asarray((z > self._threshold) | (_box(z, 5) > self._area_threshold))
+        # Capped before averaging, so that a strong neighbour does not grow a halo.
+        faint = _box(np.minimum(z, _FAINT_CAP), 5) > self._area_threshold
+        return np.asarray((z > self._threshold) | faint)
 
     def _gain(self, ratio: FloatArray) -> FloatArray:
         """Per-pixel lighting gain of this frame against the background, from the ratio of
@@ -130,7 +141,10 @@ class RunningAverage:
         not move it), then the median of the 5x5 cells around each cell (nor does a person
         covering a few whole cells), so that clouds outside or a light switched (many cells)
         are followed and people are not. No mask of last frame's foreground is used, so a
-        wrong estimate cannot feed on itself.
+        wrong estimate cannot feed on itself. Where lighting changes differently on either
+        side of an edge (the street beyond a door frame), a cell holds both: each pixel takes
+        whichever of its cell's gain and the lowest and highest of the 8 around it best
+        explains it.
         """
         h, w = ratio.shape
         c = self._cell
@@ -138,7 +152,20 @@ class RunningAverage:
         tiles = ratio[: rows * c, : cols * c].reshape(rows, c, cols, c).transpose(0, 2, 1, 3)
         cells = np.median(tiles.reshape(rows, cols, c * c), axis=2).astype(np.float32)
         local = cv2.medianBlur(cells, 5) if min(rows, cols) >= 5 else cells
-        return np.asarray(cv2.resize(local, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+        low = cv2.erode(local, _NEAR3, borderType=cv2.BORDER_REPLICATE)
+        high = cv2.dilate(local, _NEAR3, borderType=cv2.BORDER_REPLICATE)
+        size = (w, h)
+        gain = cv2.resize(local, size, interpolation=cv2.INTER_LINEAR)
+        if float((high - low).max()) < _EVEN_GAIN:
+            return np.asarray(gain, np.float32)
+        low_up = cv2.resize(low, size, interpolation=cv2.INTER_NEAREST)
+        high_up = cv2.resize(high, size, interpolation=cv2.INTER_NEAREST)
+        seen = _box(ratio, 3)
+        # Of the gains around, the lowest or the highest explains this pixel better.
+        for option in (low_up, high_up):
+            better = np.abs(option - seen) < np.abs(gain - seen)
+            gain = np.where(better, option, gain)
+        return np.asarray(gain, np.float32)
 
     def _shadow(
         self,
@@ -155,17 +182,34 @@ class RunningAverage:
         ratio = _box(lum / ref.lum, 3)
         raw_ratio = _box(raw_lum / ref.lum, 3)
         low, high = self._shadow_ratio
-        darker = candidate & (((ratio > low) & (ratio < high)) | ((raw_ratio > low) & (raw_ratio < high)))
+        darker = candidate & (
+            ((ratio > low) & (ratio < high)) | ((raw_ratio > low) & (raw_ratio < high))
+        )
         if not darker.any():
             return darker
-        chroma = _box(_channel_sum(cv2.absdiff(image / lum[..., None], ref.chroma)), 3)
+        hue = np.asarray(cv2.absdiff(image / lum[..., None], ref.chroma), np.float32)
+        chroma = _box(_channel_sum(hue), 3)
         same_hue = darker & (chroma < self._shadow_chroma)
-        # Texture: a shadow keeps the background's edges (darkened by the ratio) and may
-        # add its own soft outline; a person hides the edges they stand on.
-        expected = ratio * ref.edges
-        lost = np.maximum(expected - _edges(lum), 0.0)
-        texture = _box(lost * lost, 7) / (_box(expected * expected, 7) + 12.0 * var)
-        return same_hue & (texture < self._shadow_texture)
+        # Texture: in a shadow the image's gradients are the background's, scaled down (plus
+        # the shadow's soft outline); over a person they have nothing to do with the floor's.
+        # Where the background is too flat to tell, colour has to do.
+        fx, fy = _gradients(lum)
+        w = _TEXTURE_WINDOW
+        agree = _box(fx * ref.gx + fy * ref.gy, w)
+        own = _box(fx * fx + fy * fy, w)
+        floor = ref.texture
+        flat = floor < _FLAT * var
+        kept = agree > self._shadow_texture * np.sqrt(np.maximum(own * floor, 0.0))
+        # Softness: a shadow's darkening changes gently (its edge is a penumbra); a body has
+        # sharp outlines and folds. Curvature of the ratio tells a ramp from an edge.
+        curve = np.abs(cv2.Laplacian(_box(ratio, 3), cv2.CV_32F, ksize=3))
+        soft = curve < self._shadow_spread + 2.0 * np.sqrt(var) / ref.lum
+        shadow = (same_hue & (flat | kept) & soft).astype(np.uint8)
+        # A shadow fails the texture test in patches (dark, so noisy) and the softness test
+        # along a crisp outline; closed over those gaps, within what is darker and the same
+        # hue, so that what is left is not an outline that cleaning fills back in.
+        closed = cv2.morphologyEx(shadow, cv2.MORPH_CLOSE, _GAP_KERNEL)
+        return np.asarray(closed.astype(bool) & same_hue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,26 +218,30 @@ class _Reference:
 
     lum: FloatArray  # sum of the channels, plus 3
     chroma: FloatArray  # each channel over `lum`
-    edges: FloatArray  # gradient magnitude of `lum`
+    gx: FloatArray  # gradient of `lum`
+    gy: FloatArray
+    texture: FloatArray  # squared gradient magnitude summed over the texture window
 
     @classmethod
     def of(cls, mean: FloatArray) -> _Reference:
         lum = _channel_sum(mean) + np.float32(3.0)
-        return cls(lum, np.asarray(mean / lum[..., None], np.float32), _edges(lum))
+        gx, gy = _gradients(lum)
+        texture = _box(gx * gx + gy * gy, _TEXTURE_WINDOW)
+        return cls(lum, np.asarray(mean / lum[..., None], np.float32), gx, gy, texture)
 
 
 def _channel_sum(image: FloatArray) -> FloatArray:
     return np.asarray(cv2.transform(image, _ONES), np.float32).reshape(image.shape[:2])
 
 
-def _edges(image: FloatArray) -> FloatArray:
-    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
-    return np.asarray(cv2.magnitude(gx, gy), np.float32)
-
-
 def _box(image: FloatArray, size: int) -> FloatArray:
     return np.asarray(cv2.boxFilter(image, -1, (size, size)), np.float32)
+
+
+def _gradients(image: FloatArray) -> tuple[FloatArray, FloatArray]:
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(gx, np.float32), np.asarray(gy, np.float32)
 
 
 class _OpenCvSubtractor:

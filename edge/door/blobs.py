@@ -1,9 +1,11 @@
-"""From a foreground mask to people: clean the mask, find connected blobs, drop those too
-small for a person, and split blobs big enough for several people (two abreast, a group)
-into one detection each with k-means on the blob's pixels.
+"""From a foreground mask to detections: clean the mask, find connected blobs, drop those
+too small for a person, and say how many people each blob holds.
 
-Sizes depend on where a blob is: `PersonSize` gives the expected area of one person at an
-image row (constant for an overhead camera, growing towards the bottom of an angled view).
+A blob may hold several people (two abreast, a group in step). It stays one detection
+with a head count (`people`) estimated from its area and its spread along and across the
+counting line, compared with one person's (`PersonSize`), unless the tracker already
+follows several people inside it (they walked into each other): then it is split between
+them with k-means on its pixels, seeded at where they are expected.
 """
 
 from __future__ import annotations
@@ -19,66 +21,110 @@ import numpy.typing as npt
 
 Mask = npt.NDArray[np.uint8]
 Anchor = Literal["centroid", "bottom"]
-_MAX_PEOPLE_PER_BLOB = 8
+MAX_PEOPLE_PER_BLOB = 8
 
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One person's blob (or share of a blob): where to track it, how big, its bounds."""
+    """A blob (or one tracked person's share of it): where to track it, its size and
+    bounds, and how many people it seems to hold."""
 
     x: float
     y: float
     area: float
     box: tuple[int, int, int, int]  # x, y, width, height
-    shared: bool = False  # split out of a blob holding several people
+    people: int = 1
+    shared: bool = False  # split out of a blob between tracked people
+    spread: tuple[float, float] = (0.0, 0.0)  # std of its pixels across and along the line
 
 
 @dataclass(frozen=True, slots=True)
 class PersonSize:
-    """Expected area of one person (pixels) at image row `y`: `area` at row `at_row`,
-    multiplied by `perspective` over the image's full height going down."""
+    """One person's blob: `area` (pixels) at image row `at_row`, multiplied by
+    `perspective` over the image's full height going down, and `aspect`, its spread along
+    the walking direction (the line's normal) over its spread across (along the line)."""
 
     area: float
     at_row: float
     height: int
     perspective: float = 1.0
+    aspect: float = 1.0
 
     def at(self, y: float) -> float:
         if self.perspective == 1.0:
             return self.area
-        return self.area * self.perspective ** ((y - self.at_row) / self.height)
+        return float(self.area * self.perspective ** ((y - self.at_row) / self.height))
+
+    def spreads(self, y: float) -> tuple[float, float]:
+        """Standard deviations (across, along) of one person's pixels at row `y`, taking
+        the blob as an ellipse: area = 4 pi across along."""
+        across = math.sqrt(self.at(y) / (4 * math.pi * self.aspect))
+        return across, across * self.aspect
 
     @property
     def width(self) -> float:
         """A rough body width (pixels) at the reference row, for distances and kernels."""
-        return math.sqrt(self.area * 1.6)
+        return 4 * self.spreads(self.at_row)[0]
 
 
 @dataclass(frozen=True, slots=True)
 class BlobSettings:
     size: PersonSize
+    across: tuple[float, float] = (1.0, 0.0)  # unit vector along the counting line
     min_area_ratio: float = 0.35  # blobs smaller than this share of a person are ignored
-    split_ratio: float = 1.7  # a blob this many people's area or more holds two, and so on
-    share_ratio: float = 0.55  # a merged blob must have this much area per tracked person
+    split_ratio: float = 1.9  # a blob this many people's area or more holds two, and so on
+    # A blob as wide (or deep) as a row of people is that many if its area, over theirs,
+    # is within these bounds.
+    grid_agreement: tuple[float, float] = (0.6, 1.6)
+    share_ratio: float = 0.55  # a blob split between tracks needs this area per person
     anchor: Anchor = "centroid"
 
 
 def clean(mask: Mask, size: PersonSize) -> Mask:
-    """Remove speckle, close gaps inside a body (between head, shoulders and arms), then
-    remove whatever is too thin to be a body (a line along a lighting edge, an arm's
-    trail), keeping the torsos."""
+    """Remove speckle, close gaps inside a body (between head, shoulders and arms), fill
+    what a body encloses, then remove whatever is too thin to be a body (a line along a
+    lighting edge, an arm's trail), keeping the torsos."""
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _ellipse(3))
     width = size.width
     closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _ellipse(max(3, round(width / 7)) | 1))
+    filled = _fill_holes(np.asarray(closed, np.uint8))
     thin = max(3, round(width * 0.3)) | 1
-    return np.asarray(cv2.morphologyEx(closed, cv2.MORPH_OPEN, _ellipse(thin)), np.uint8)
+    return np.asarray(cv2.morphologyEx(filled, cv2.MORPH_OPEN, _ellipse(thin)), np.uint8)
 
 
-def people_in(area: float, expected: float, split_ratio: float) -> int:
-    """How many people a blob of `area` holds by its size, when one person is `expected`."""
-    if area < split_ratio * expected:
+def _fill_holes(mask: Mask) -> Mask:
+    """Fill what a blob encloses (the inside of a torso as plain as the floor's shadow)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = mask.copy()
+    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
+    return filled
+
+
+def people_in(area: float, across: float, along: float, y: float, s: BlobSettings) -> int:
+    """How many people a blob holds, from its area and its spreads (standard deviations of
+    its pixels across and along the line) compared with one person's at row `y`.
+
+    Two readings: the area, and a grid of people (so many abreast times so many in file)
+    from the spreads. The grid wins when the area agrees with it, since areas lie both ways
+    (a body fading against the floor, a shadow) while two abreast are always twice as wide;
+    otherwise the area decides (a compact group, arms out)."""
+    expected = s.size.at(y)
+    ratio = area / expected
+    one_across, one_along = s.size.spreads(y)
+    grid = _in_a_row(across / one_across) * _in_a_row(along / one_along)
+    if grid >= 2 and s.grid_agreement[0] * grid <= ratio <= s.grid_agreement[1] * grid:
+        return min(MAX_PEOPLE_PER_BLOB, grid)
+    if ratio < s.split_ratio:
         return 1
-    return min(_MAX_PEOPLE_PER_BLOB, max(2, math.floor(area / expected + 0.25)))
+    # People in a group overlap a little (and hide each other from an angle).
+    return min(MAX_PEOPLE_PER_BLOB, max(2, math.floor(ratio + 0.6)))
+
+
+def _in_a_row(spread_ratio: float) -> int:
+    """People side by side in a row whose pixels spread `spread_ratio` times one person's:
+    bodies 4 standard deviations wide, touching, spread about 2.2 for two, 3.4 for three
+    (less where they overlap or fade against the floor)."""
+    return 1 if spread_ratio < 1.6 else 1 + math.floor((spread_ratio - 0.5) / 1.1)
 
 
 def detect(
@@ -89,9 +135,9 @@ def detect(
 ) -> list[Detection]:
     """Detections in a cleaned foreground mask.
 
-    `seeds` are where tracked people are expected now: a blob holding several of them (two
-    people who walked into each other) is split between them, if it is big enough for that
-    many. `keep(x, y)` may reject blobs by where they are (outside the counting zone).
+    `seeds` are where tracked people are expected now: a blob holding several of them is
+    split between them if it is big enough for that many. `keep(x, y)` may reject blobs by
+    where they are (outside the counting zone).
     """
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     seeds_by_label: dict[int, list[tuple[float, float]]] = {}
@@ -109,59 +155,53 @@ def detect(
         expected = settings.size.at(cy)
         if area < settings.min_area_ratio * expected:
             continue
-        by_size = people_in(area, expected, settings.split_ratio)
-        inside = seeds_by_label.get(label, [])
-        by_tracks = min(len(inside), math.floor(area / (settings.share_ratio * expected)))
-        n = max(by_size, by_tracks)
         ys, xs = np.nonzero(labels[y : y + bh, x : x + bw] == label)
         points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
-        if n == 1:
-            found.append(_detection(points, settings.anchor, False))
+        inside = seeds_by_label.get(label, [])
+        tracked = min(len(inside), math.floor(area / (settings.share_ratio * expected)))
+        if tracked < 2:
+            found.append(_detection(points, settings))
             continue
-        start = inside if len(inside) == n else None
-        for group in _split(points, n, start):
+        for group in _split(points, inside):
             if len(group) >= settings.min_area_ratio * expected * 0.5:
-                found.append(_detection(group, settings.anchor, True))
+                found.append(_detection(group, settings, shared=True))
     return found
 
 
-def _detection(points: npt.NDArray[np.float32], anchor: Anchor, shared: bool) -> Detection:
+def _detection(
+    points: npt.NDArray[np.float32], settings: BlobSettings, shared: bool = False
+) -> Detection:
     x0, y0 = points.min(axis=0)
     x1, y1 = points.max(axis=0)
     cx = float(points[:, 0].mean())
-    cy = float(points[:, 1].mean()) if anchor == "centroid" else float(np.percentile(points[:, 1], 95))
+    cy = float(points[:, 1].mean())
+    ux, uy = settings.across
+    across = float((points[:, 0] * ux + points[:, 1] * uy).std())
+    along = float((points[:, 0] * -uy + points[:, 1] * ux).std())
+    people = people_in(len(points), across, along, cy, settings)
+    if settings.anchor == "bottom":
+        cy = float(np.percentile(points[:, 1], 95))
     box = (int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1))
-    return Detection(cx, cy, float(len(points)), box, shared)
+    return Detection(cx, cy, float(len(points)), box, people, shared, (across, along))
 
 
 def _split(
-    points: npt.NDArray[np.float32],
-    n: int,
-    start: Sequence[tuple[float, float]] | None = None,
-    rounds: int = 8,
+    points: npt.NDArray[np.float32], start: Sequence[tuple[float, float]], rounds: int = 8
 ) -> list[npt.NDArray[np.float32]]:
-    """k-means into `n` groups, seeded at `start` or at quantiles along the main axis."""
-    if start is not None:
-        centres = np.array(start, np.float64)
-    else:
-        centre = points.mean(axis=0)
-        centred = points - centre
-        _, vectors = np.linalg.eigh(centred.T @ centred / len(points))
-        axis = vectors[:, -1]
-        quantiles = np.quantile(centred @ axis, (np.arange(n) + 0.5) / n)
-        centres = centre + quantiles[:, None] * axis[None, :]
+    """k-means of the blob's pixels into one group per seed, starting at the seeds."""
+    centres = np.array(start, np.float64)
     labels = np.zeros(len(points), np.int64)
-    for _ in range(rounds):
+    for round_ in range(rounds):
         d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         new = d2.argmin(axis=1)
-        if _ > 0 and np.array_equal(new, labels):
+        if round_ > 0 and np.array_equal(new, labels):
             break
         labels = new
-        for k in range(n):
+        for k in range(len(centres)):
             members = points[labels == k]
             if len(members):
                 centres[k] = members.mean(axis=0)
-    return [points[labels == k] for k in range(n) if np.any(labels == k)]
+    return [points[labels == k] for k in range(len(centres)) if np.any(labels == k)]
 
 
 def _ellipse(size: int) -> npt.NDArray[np.uint8]:

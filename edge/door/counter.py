@@ -2,11 +2,15 @@
 detection, the tracker and the counting line; knows nothing about cameras or events.
 
 Settings are in the pixels of the full frame; the counter works on a copy shrunk by
-`downscale` (2 halves each side) and scales its geometry to match.
+`downscale` (2 halves each side) and scales its geometry to match. A track may stand for
+several people walking as one blob; its crossing then counts them all, and someone who
+leaves such a group later takes the group's side of the line with them (so that they are
+not counted twice, nor missed).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +20,7 @@ import numpy.typing as npt
 
 from edge.door.background import BackgroundKind, BackgroundModel, make_background
 from edge.door.blobs import Anchor, BlobSettings, Detection, PersonSize, clean, detect
-from edge.door.line import CountingLine, Direction, InSide, Point, step
+from edge.door.line import BAND, CountingLine, Direction, InSide, Point, step
 from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
@@ -28,9 +32,10 @@ class CounterSettings:
     in_side: InSide = "right"
     band: float = 30.0  # half-width of the hysteresis band, pixels
     person_area: float = 3000.0  # one person's blob at the line, pixels
-    min_area_ratio: float = 0.35
-    split_ratio: float = 1.55
+    person_aspect: float = 1.0  # one person's blob: spread along the walk over across it
     perspective: float = 1.0  # person area at the bottom of the image over at the top
+    min_area_ratio: float = 0.35
+    split_ratio: float = 1.9
     anchor: Anchor = "centroid"
     downscale: int = 2
     background: BackgroundKind = "average"
@@ -41,10 +46,18 @@ class CounterSettings:
 @dataclass(frozen=True, slots=True)
 class Crossing:
     direction: Direction
+    count: int  # people: a group walking as one blob crosses at once
     track: int
     frame: int
     x: float  # where the track was when the crossing completed (full-frame pixels)
     y: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Lost:
+    frame: int
+    position: Point
+    side: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +83,11 @@ class DoorCounter:
         self.outs = 0
         self._sides: dict[int, int] = {}
         self._pending: dict[int, list[Direction]] = {}
+        self._last_seen: dict[int, Point] = {}  # where each track was last observed
+        self._lost: list[_Lost] = []  # tracks gone lately, with their side
         self._background: BackgroundModel | None = None
         self._shape: tuple[int, int] | None = None
+        self._tracker: Tracker | None = None
         self.settings = settings
         self._configure(settings)
 
@@ -87,29 +103,36 @@ class DoorCounter:
         if relearn:
             self._background = None
             self._shape = None
-            self._tracker.reset()
+            self._tracker = None
+            self._configure(settings)
             self._sides.clear()
             self._pending.clear()
+            self._last_seen.clear()
+            self._lost.clear()
 
     def _configure(self, s: CounterSettings) -> None:
         scale = 1.0 / s.downscale
         self._scale = scale
         self.line = CountingLine(s.line[0], s.line[1], s.in_side, s.band)
         self._line = self.line.scaled(scale)
-        self._size_args = (s.person_area * scale * scale, (s.line[0][1] + s.line[1][1]) / 2 * scale)
-        width = (s.person_area * scale * scale * 1.6) ** 0.5
+        (x1, y1), (x2, y2) = self._line.p1, self._line.p2
+        length = self._line.length
+        self._across = ((x2 - x1) / length, (y2 - y1) / length)
+        self._row = (y1 + y2) / 2
         self._zone = (s.zone if s.zone is not None else 3 * s.band) * scale
-        previous = getattr(self, "_tracker", None)
-        self._tracker = Tracker(
-            TrackerSettings(
-                gate=0.9 * width,
-                max_misses=max(1, round(s.coast_s * self.fps)),
-                spawn_distance=0.45 * width,
-            )
+        width = PersonSize(s.person_area * scale * scale, 0, 1, 1.0, s.person_aspect).width
+        settings = TrackerSettings(
+            gate=0.9 * width,
+            max_misses=max(1, round(s.coast_s * self.fps)),
+            spawn_distance=0.45 * width,
+            inherit_distance=1.5 * width,
         )
+        self._recall_distance = 1.5 * width
+        self._recall_frames = settings.max_misses
+        previous = self._tracker
+        self._tracker = Tracker(settings)
         if previous is not None:
-            self._tracker.tracks = previous.tracks
-            self._tracker._next_id = previous._next_id
+            self._tracker.adopt(previous)
 
     def _in_zone(self, x: float, y: float) -> bool:
         line = self._line
@@ -121,7 +144,9 @@ class DoorCounter:
     def _prepare(self, frame: Image) -> Image:
         h, w = frame.shape[:2]
         d = self.settings.downscale
-        small = frame if d == 1 else cv2.resize(frame, (w // d, h // d), interpolation=cv2.INTER_AREA)
+        small = (
+            frame if d == 1 else cv2.resize(frame, (w // d, h // d), interpolation=cv2.INTER_AREA)
+        )
         if self._background is None or self._shape != small.shape[:2]:
             self._shape = small.shape[:2]
             self._background = make_background(self.settings.background, self.fps)
@@ -132,13 +157,18 @@ class DoorCounter:
         self.frame_index += 1
         small = self._prepare(frame)
         assert self._background is not None and self._shape is not None
-        area, row = self._size_args
-        size = PersonSize(area, row, self._shape[0], self.settings.perspective)
+        assert self._tracker is not None
+        s = self.settings
+        scale = self._scale
+        size = PersonSize(
+            s.person_area * scale * scale, self._row, self._shape[0], s.perspective, s.person_aspect
+        )
         blob_settings = BlobSettings(
             size,
-            min_area_ratio=self.settings.min_area_ratio,
-            split_ratio=self.settings.split_ratio,
-            anchor=self.settings.anchor,
+            across=self._across,
+            min_area_ratio=s.min_area_ratio,
+            split_ratio=s.split_ratio,
+            anchor=s.anchor,
         )
         foreground = self._background.apply(small, self._freeze(small.shape[:2]))
         mask = clean(foreground, size)
@@ -146,13 +176,32 @@ class DoorCounter:
         detections = detect(mask, blob_settings, seeds, self._in_zone)
         tracks = self._tracker.update(detections)
         crossings = self._count(tracks)
-        unscale = 1.0 / self._scale
-        detections = [_scaled(d, unscale) for d in detections]
-        return FrameResult(crossings, detections, tracks, mask, self.settings.downscale)
+        full = [_scaled(d, 1.0 / scale) for d in detections]
+        return FrameResult(crossings, full, tracks, mask, s.downscale)
+
+    def _side_nearby(self, track: Track, tracks: Sequence[Track]) -> int:
+        """The side of the nearest track lost lately, or coasting unseen, close to where
+        `track` is (0 if none): only for a track born within the band, which has no side
+        of its own to start from."""
+        if self._line.zone(track.position) != BAND:
+            return 0
+        candidates = [(lost.position, lost.side) for lost in self._lost]
+        candidates += [
+            (t.position, self._sides[t.id])
+            for t in tracks
+            if t.id != track.id and not t.observed and self._sides.get(t.id)
+        ]
+        best, side = self._recall_distance, 0
+        for position, candidate_side in candidates:
+            distance = math.dist(position, track.position)
+            if distance < best:
+                best, side = distance, candidate_side
+        return side
 
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
         """Where people are (confirmed tracks' last boxes, grown a little): not background."""
         freeze = np.zeros(shape, np.uint8)
+        assert self._tracker is not None
         for track in self._tracker.tracks:
             if track.confirmed and track.detection is not None:
                 x, y, w, h = track.detection.box
@@ -165,8 +214,16 @@ class DoorCounter:
         live = set()
         for track in tracks:
             live.add(track.id)
+            if track.id not in self._sides:
+                # Split off a group: they have been where the group has been. Or a new
+                # track where one was just lost (two blobs merging and parting again
+                # moves a blob's centre past the tracker's gate): it carries on that one.
+                side = self._sides.get(track.parent or 0) or self._side_nearby(track, tracks)
+                if side:
+                    self._sides[track.id] = side
             if track.observed:
-                side, direction = step(self._sides.get(track.id, 0), self._line.zone(track.position))
+                zone = self._line.zone(track.position)
+                side, direction = step(self._sides.get(track.id, 0), zone)
                 self._sides[track.id] = side
                 if direction is not None:
                     self._pending.setdefault(track.id, []).append(direction)
@@ -174,13 +231,29 @@ class DoorCounter:
                 x, y = track.position
                 for direction in self._pending.pop(track.id):
                     crossings.append(
-                        Crossing(direction, track.id, self.frame_index, x / self._scale, y / self._scale)
+                        Crossing(
+                            direction,
+                            track.people,
+                            track.id,
+                            self.frame_index,
+                            x / self._scale,
+                            y / self._scale,
+                        )
                     )
         for gone in set(self._sides) - live:
-            del self._sides[gone]
+            side, seen = self._sides.pop(gone), self._last_seen.get(gone)
+            if side and seen is not None:
+                self._lost.append(_Lost(self.frame_index, seen, side))
             self._pending.pop(gone, None)
-        self.ins += sum(1 for c in crossings if c.direction == "in")
-        self.outs += sum(1 for c in crossings if c.direction == "out")
+        for track in tracks:
+            if track.observed:
+                self._last_seen[track.id] = track.position
+        for gone in set(self._last_seen) - live:
+            del self._last_seen[gone]
+        horizon = self.frame_index - self._recall_frames
+        self._lost = [lost for lost in self._lost if lost.frame >= horizon]
+        self.ins += sum(c.count for c in crossings if c.direction == "in")
+        self.outs += sum(c.count for c in crossings if c.direction == "out")
         return crossings
 
 
@@ -191,5 +264,7 @@ def _scaled(detection: Detection, factor: float) -> Detection:
         detection.y * factor,
         detection.area * factor * factor,
         (round(x * factor), round(y * factor), round(w * factor), round(h * factor)),
+        detection.people,
         detection.shared,
+        (detection.spread[0] * factor, detection.spread[1] * factor),
     )

@@ -18,6 +18,7 @@ from edge.door.assignment import assign
 from edge.door.blobs import Detection
 
 Matrix = npt.NDArray[np.float64]
+_HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -30,6 +31,7 @@ class TrackerSettings:
     min_hits: int = 3  # detections in a row before a track is confirmed
     max_misses: int = 12  # frames a confirmed track coasts without a detection
     spawn_distance: float = 0.0  # no new track this close to a confirmed one
+    inherit_distance: float = 0.0  # a new track this close to a group track splits off it
     position_noise: float = 2.0  # measurement noise, pixels
     accel_noise: float = 1.0  # process noise: change of velocity per frame, pixels
 
@@ -45,10 +47,20 @@ class Track:
     observed: bool = True  # matched a detection this frame
     detection: Detection | None = None
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=40))
+    head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
+    parent: int | None = None  # the group track this one split off from, if any
 
     @property
     def position(self) -> tuple[float, float]:
         return float(self.state[0]), float(self.state[1])
+
+    @property
+    def people(self) -> int:
+        """How many people this track stands for: the median head count of its recent
+        blobs (a group in step is one track), at least 1."""
+        if not self.head_counts:
+            return 1
+        return max(1, sorted(self.head_counts)[(len(self.head_counts) - 1) // 2])
 
     @property
     def speed(self) -> float:
@@ -65,13 +77,14 @@ class Tracker:
         self._r = np.eye(2) * settings.position_noise**2
 
     def predict(self) -> list[tuple[float, float]]:
-        """Move every track one frame ahead; return where the confirmed ones should be."""
+        """Move every track one frame ahead; return where the confirmed ones, and those seen
+        twice running, should be (a blob holding several of them is split between them)."""
         for track in self.tracks:
             track.state = _F @ track.state
             track.cov = _F @ track.cov @ _F.T + self._q
             track.observed = False
             track.detection = None
-        return [t.position for t in self.tracks if t.confirmed]
+        return [t.position for t in self.tracks if t.confirmed or t.hits >= 2]
 
     def update(self, detections: Sequence[Detection]) -> list[Track]:
         """Match this frame's detections to the predicted tracks (call `predict` first);
@@ -97,6 +110,11 @@ class Tracker:
     def reset(self) -> None:
         self.tracks = []
 
+    def adopt(self, other: Tracker) -> None:
+        """Carry on the tracks of another tracker (after a change of settings)."""
+        self.tracks = other.tracks
+        self._next_id = other._next_id
+
     def _match(self, detections: Sequence[Detection]) -> list[tuple[int, int]]:
         if not self.tracks or not detections:
             return []
@@ -112,7 +130,9 @@ class Tracker:
 
     def _gate(self, track: Track) -> float:
         base = self.settings.gate
-        return base + 0.5 * track.speed + 0.25 * base * min(track.misses, 4)
+        # A track coasting unseen may be found a little further off, but not so far that
+        # it jumps onto someone else (a newcomer across the line).
+        return base + 0.5 * track.speed + 0.1 * base * min(track.misses, 4)
 
     def _correct(self, track: Track, detection: Detection) -> None:
         innovation = np.array([detection.x, detection.y]) - _H @ track.state
@@ -125,8 +145,21 @@ class Tracker:
         track.observed = True
         track.detection = detection
         track.trail.append(track.position)
-        if track.hits >= self.settings.min_hits:
-            track.confirmed = True
+        if not detection.shared:
+            track.head_counts.append(detection.people)
+        if track.hits >= self.settings.min_hits and not track.confirmed:
+            self._confirm(track)
+
+    def _confirm(self, track: Track) -> None:
+        track.confirmed = True
+        parent = next((t for t in self.tracks if t.id == track.parent), None)
+        if parent is not None:
+            # Someone left the group (a blob that broke off for a frame is not confirmed):
+            # the group is smaller from now on, not only once its median catches up.
+            left = track.people
+            parent.head_counts = deque(
+                (max(1, h - left) for h in parent.head_counts), maxlen=_HEAD_COUNTS
+            )
 
     def _alive(self, track: Track) -> bool:
         if track.confirmed:
@@ -140,11 +173,26 @@ class Tracker:
             for t in self.tracks
         )
 
+    def _group_nearby(self, detection: Detection) -> Track | None:
+        """A confirmed track of several people close by: someone leaving the group."""
+        limit = self.settings.inherit_distance
+        best: tuple[float, Track] | None = None
+        for t in self.tracks:
+            if t.confirmed and t.people >= 2:
+                distance = math.dist(t.position, (detection.x, detection.y))
+                if distance < limit and (best is None or distance < best[0]):
+                    best = (distance, t)
+        return None if best is None else best[1]
+
     def _spawn(self, detection: Detection) -> None:
         state = np.array([detection.x, detection.y, 0.0, 0.0])
         speed_prior = (self.settings.gate / 2) ** 2
         cov = np.diag([self.settings.position_noise**2] * 2 + [speed_prior] * 2)
         track = Track(self._next_id, state, cov, detection=detection)
         track.trail.append(track.position)
+        track.head_counts.append(detection.people)
+        parent = self._group_nearby(detection)
+        if parent is not None:
+            track.parent = parent.id  # perhaps someone leaving the group; see `_confirm`
         self._next_id += 1
         self.tracks.append(track)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge import cli
-from edge.config import AGENT_KINDS, load_edge_config
+from edge.config import AGENT_KINDS, AgentKind, load_edge_config
 from storesense.cli import main
 from tests.edge.helpers import EVENTS, Recorder, config_data, wait_for, write_toml
 from tests.servers import Mosquitto
@@ -17,10 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("kind", AGENT_KINDS)
-def test_example_configs_are_valid(kind: str) -> None:
+def test_example_configs_are_valid(kind: AgentKind) -> None:
     config = load_edge_config(REPO / "deploy" / "edge" / f"{kind}.toml")
     assert config.outbox.path == Path(f"/var/lib/storesense/edge-{kind}/outbox.sqlite")
     assert config.broker.endpoint().tls
+    agent = cli.load_agent_class(kind).from_config(config.agent_section(kind))
+    assert agent.kind == kind
 
 
 def test_systemd_unit_runs_the_kind_named_by_the_instance() -> None:

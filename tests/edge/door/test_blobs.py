@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.door.blobs import BlobSettings, PersonSize, clean, detect, people_in
+
+# One person is an ellipse of half-axes 20 (across the line, x) by 14 (along it, y).
+ONE = np.zeros((240, 320), np.uint8)
+cv2.ellipse(ONE, (160, 120), (20, 14), 0, 0, 360, 255, -1)
+AREA = float(np.count_nonzero(ONE))
+SETTINGS = BlobSettings(PersonSize(AREA, 120, 240, 1.0, 14 / 20), across=(1.0, 0.0))
+
+
+def _mask(*ellipses: tuple[int, int, int, int]) -> np.ndarray:
+    mask = np.zeros((240, 320), np.uint8)
+    for x, y, a, b in ellipses:
+        cv2.ellipse(mask, (x, y), (a, b), 0, 0, 360, 255, -1)
+    return mask
+
+
+def test_one_person_is_one_detection_of_one() -> None:
+    (d,) = detect(ONE, SETTINGS)
+    assert d.people == 1 and (round(d.x), round(d.y)) == (160, 120)
+    assert d.area == AREA
+
+
+def test_two_abreast_merged_into_one_blob_count_as_two() -> None:
+    (d,) = detect(_mask((140, 120, 20, 14), (178, 120, 20, 14)), SETTINGS)
+    assert d.people == 2
+
+
+def test_a_big_person_is_still_one() -> None:
+    # 1.5 times the area, the same shape: a tall person close to an overhead camera.
+    (d,) = detect(_mask((160, 120, 24, 17)), SETTINGS)
+    assert d.people == 1
+
+
+def test_small_blobs_are_ignored() -> None:
+    assert detect(_mask((50, 50, 6, 6)), SETTINGS) == []
+
+
+def test_a_blob_holding_two_tracked_people_is_split_between_them() -> None:
+    mask = _mask((140, 120, 20, 14), (178, 120, 20, 14))
+    found = detect(mask, SETTINGS, seeds=[(138, 121), (181, 119)])
+    assert len(found) == 2 and all(d.shared for d in found)
+    xs = sorted(round(d.x) for d in found)
+    assert abs(xs[0] - 140) <= 3 and abs(xs[1] - 178) <= 3
+
+
+def test_keep_rejects_blobs_outside_the_zone() -> None:
+    mask = _mask((60, 60, 20, 14), (200, 180, 20, 14))
+    found = detect(mask, SETTINGS, keep=lambda x, y: y > 120)
+    assert [(round(d.x), round(d.y)) for d in found] == [(200, 180)]
+
+
+@pytest.mark.parametrize(
+    ("area", "across", "along", "people"),
+    [
+        (1.0, 1.0, 1.0, 1),
+        (1.6, 1.2, 1.2, 1),
+        (1.95, 1.3, 1.3, 2),
+        (1.4, 2.0, 1.0, 2),  # wide for one, big enough for two: two abreast, overlapping
+        (1.1, 2.0, 1.0, 1),  # wide but too small for two: arms out, a bag
+        (2.5, 1.0, 1.0, 3),
+        (3.5, 1.0, 1.0, 4),
+    ],
+)
+def test_head_count_from_area_and_spread(
+    area: float, across: float, along: float, people: int
+) -> None:
+    one_across, one_along = SETTINGS.size.spreads(120)
+    assert people_in(area * AREA, across * one_across, along * one_along, 120, SETTINGS) == people
+
+
+def test_clean_closes_gaps_in_a_body_and_drops_thin_lines() -> None:
+    mask = _mask((160, 120, 20, 14))
+    mask[118:123, 140:181] = 0  # a gap across the body
+    mask[20:22, 10:300] = 255  # a thin line along a lighting edge
+    cleaned = clean(mask, SETTINGS.size)
+    assert cleaned[120, 160] == 255
+    assert cleaned[21, 150] == 0
+
+
+def test_perspective_grows_the_expected_area_down_the_image() -> None:
+    size = PersonSize(1000.0, 120, 240, perspective=4.0)
+    assert size.at(120) == 1000.0
+    assert size.at(240) == pytest.approx(2000.0)
+    assert size.at(0) == pytest.approx(500.0)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from edge.door.blobs import Detection
+from edge.door.tracker import Tracker, TrackerSettings
+
+
+def _at(x: float, y: float, people: int = 1, shared: bool = False) -> Detection:
+    return Detection(x, y, 400.0, (int(x) - 10, int(y) - 10, 20, 20), people, shared)
+
+
+def _tracker(**overrides: Any) -> Tracker:
+    settings = TrackerSettings(
+        gate=20.0, min_hits=3, max_misses=5, spawn_distance=8.0, inherit_distance=30.0
+    )
+    return Tracker(replace(settings, **overrides))
+
+
+def test_a_walker_keeps_one_id_and_is_confirmed_after_three_frames() -> None:
+    tracker = _tracker()
+    ids, confirmed = set(), []
+    for step in range(10):
+        tracks = tracker.step([_at(100 + 8 * step, 200)])
+        ids |= {t.id for t in tracks}
+        confirmed.append(tracks[0].confirmed)
+    assert ids == {1}
+    assert confirmed[:2] == [False, False] and all(confirmed[2:])
+
+
+def test_a_one_frame_blip_never_becomes_a_track() -> None:
+    tracker = _tracker()
+    tracker.step([_at(50, 50)])
+    assert tracker.step([]) == []
+
+
+def test_a_confirmed_track_coasts_through_misses_and_picks_up_again() -> None:
+    tracker = _tracker()
+    for step in range(5):
+        tracker.step([_at(100 + 10 * step, 100)])
+    for _ in range(3):  # hidden (merged with someone, faded against the floor)
+        (track,) = tracker.step([])
+        assert track.misses > 0
+    (track,) = tracker.step([_at(180, 100)])
+    assert track.id == 1 and track.misses == 0
+    # The prediction carried it on at its walking speed.
+    assert math.isclose(track.position[0], 180, abs_tol=4)
+
+
+def test_a_track_is_dropped_after_too_many_misses() -> None:
+    tracker = _tracker(max_misses=2)
+    for step in range(4):
+        tracker.step([_at(10 * step, 0)])
+    tracker.step([])
+    tracker.step([])
+    assert tracker.step([]) == []
+
+
+def test_two_people_passing_each_other_keep_their_ids() -> None:
+    tracker = _tracker(gate=15.0)
+    for step in range(12):
+        # One walks right along y=100, the other left along y=130; they pass at step 6.
+        a, b = _at(40 + 10 * step, 100), _at(160 - 10 * step, 130)
+        tracks = tracker.step([b, a] if step % 2 else [a, b])
+    by_id = {t.id: t.position for t in tracks}
+    assert by_id[1][0] > by_id[2][0]  # 1 started on the left and walked right
+    assert abs(by_id[1][1] - 100) < 3 and abs(by_id[2][1] - 130) < 3
+
+
+def test_no_new_track_right_on_top_of_a_confirmed_one() -> None:
+    tracker = _tracker()
+    for step in range(4):
+        tracker.step([_at(100, 100 + 5 * step)])
+    tracks = tracker.step([_at(100, 120), _at(104, 122)])  # a fragment of the same person
+    assert [t.id for t in tracks] == [1]
+
+
+def test_someone_leaving_a_group_track_is_marked_as_split_off_it() -> None:
+    tracker = _tracker()
+    for step in range(5):
+        tracker.step([_at(100, 100 + 6 * step, people=2)])
+    (group,) = tracker.tracks
+    assert group.people == 2
+    tracks = tracker.step([_at(100, 130, people=1), _at(125, 128, people=1)])
+    new = [t for t in tracks if t.id != group.id]
+    assert len(new) == 1 and new[0].parent == group.id
+    assert group.people == 2  # not yet: it may be a blob breaking off for a frame
+    tracker.step([_at(100, 136, people=1), _at(126, 134, people=1)])
+    tracker.step([_at(100, 142, people=1), _at(127, 140, people=1)])
+    assert new[0].confirmed
+    assert group.people == 1  # confirmed: the group is one smaller at once
+
+
+def test_a_blob_breaking_off_a_group_for_a_frame_leaves_the_group_whole() -> None:
+    tracker = _tracker()
+    for step in range(5):
+        tracker.step([_at(100, 100 + 6 * step, people=2)])
+    (group,) = tracker.tracks
+    tracker.step([_at(100, 130, people=1), _at(125, 128, people=1)])  # parts for a frame
+    for step in range(6, 12):
+        tracker.step([_at(100, 100 + 6 * step, people=2)])  # one blob again
+    assert [t.id for t in tracker.tracks] == [group.id]
+    assert group.people == 2
+
+
+def test_head_count_is_the_median_of_recent_blobs_and_ignores_shared_ones() -> None:
+    tracker = _tracker()
+    counts = [1, 2, 2, 1, 2, 2, 2]
+    for step, people in enumerate(counts):
+        tracker.step([_at(100, 10 * step, people=people)])
+    (track,) = tracker.tracks
+    assert track.people == 2
+    for step in range(7, 20):
+        tracker.step([_at(100, 10 * step, people=5, shared=True)])
+    assert tracker.tracks[0].people == 2
