@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -159,10 +160,33 @@ class Service:
         return used
 
 
+class TunedMosquitto(Mosquitto):
+    """The test Mosquitto with `max_inflight_messages` set (its default is 20 per client)."""
+
+    def __init__(self, workdir: Path, max_inflight: int) -> None:
+        super().__init__(workdir)
+        self.max_inflight = max_inflight
+
+    def command(self) -> list[str]:
+        command = super().command()
+        config = self.workdir / "mosquitto.conf"
+        config.write_text(config.read_text() + f"max_inflight_messages {self.max_inflight}\n")
+        return command
+
+
 def start_service(
-    stack: ExitStack, name: str, workdir: Path, profile: Path | None = None
+    stack: ExitStack,
+    name: str,
+    workdir: Path,
+    profile: Path | None = None,
+    broker_inflight: int | None = None,
+    ack_group: int | None = None,
+    ack_deadline_ms: int | None = None,
 ) -> Service:
-    """Start the configuration `name` ("embedded" or "external"); `stack` stops it all."""
+    """Start the configuration `name` ("embedded" or "external"); `stack` stops it all.
+    `broker_inflight` sets Mosquitto's `max_inflight_messages` (external only) and
+    `ack_group` and `ack_deadline_ms` the service's STORESENSE_INGEST__ACK_GROUP and
+    STORESENSE_INGEST__ACK_DEADLINE_MS; None leaves the defaults."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORESENSE_")}
     api_port = free_port()
@@ -178,7 +202,12 @@ def start_service(
         env["STORESENSE_BROKER__EMBEDDED_PORT"] = str(broker_port)
         points = SqlitePoints(workdir / "data" / "timeseries.sqlite")
     elif name == "external":
-        mosquitto = _start_server(stack, Mosquitto(workdir / "mosquitto"))
+        mosquitto = _start_server(
+            stack,
+            Mosquitto(workdir / "mosquitto")
+            if broker_inflight is None
+            else TunedMosquitto(workdir / "mosquitto", broker_inflight),
+        )
         redis = _start_server(stack, Redis(workdir / "redis"))
         influx = _start_server(stack, InfluxDB(workdir / "influxdb"))
         broker_port = mosquitto.port
@@ -194,6 +223,10 @@ def start_service(
             backend_pids[server.name] = server.process.pid
     else:
         raise ValueError(f"unknown configuration {name!r}")
+    if ack_group is not None:
+        env["STORESENSE_INGEST__ACK_GROUP"] = str(ack_group)
+    if ack_deadline_ms is not None:
+        env["STORESENSE_INGEST__ACK_DEADLINE_MS"] = str(ack_deadline_ms)
     stack.callback(points.close)
 
     command = [sys.executable, "-m", "storesense.cli.main", "serve"]
@@ -249,6 +282,27 @@ def _start_server(stack: ExitStack, server: S) -> S:
     stack.callback(server.stop)
     server.start()
     return server
+
+
+# `storesense serve` creates the first admin of an empty user store and prints its password.
+_FIRST_ADMIN = re.compile(r"created the first admin: user `([^`]+)`, password (\S+)")
+
+
+def admin_headers(client: httpx.Client, service: Service, timeout: float = 30) -> dict[str, str]:
+    """Authorization headers for the API, as the first admin that `serve` created (its
+    password is in the service log); the access token lasts `api.auth.access_ttl_s`."""
+    deadline = time.monotonic() + timeout
+    while not (found := _FIRST_ADMIN.search(service.log.read_text(errors="replace"))):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no first admin in the service log:\n{tail(service.log)}")
+        time.sleep(0.1)
+    user, password = found.groups()
+    response = client.post(
+        f"{service.api}/api/v1/auth/login",
+        json={"username": user, "password": password},
+        timeout=30,
+    ).raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def _wait_running(process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:

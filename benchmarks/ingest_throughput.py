@@ -39,7 +39,14 @@ from ingest_load import (
     members_csv,
     publisher_main,
 )
-from ingest_service import Service, histogram_quantile, scrape, start_service, tail
+from ingest_service import (
+    Service,
+    admin_headers,
+    histogram_quantile,
+    scrape,
+    start_service,
+    tail,
+)
 
 from storesense.registry.members import Member
 
@@ -79,6 +86,9 @@ class Latency:
     probes_sent: int
     probes_alerted: int
     latency_ms: list[float]
+    # (s after the first publish, ms) per probe in publish order: shows whether slow probes
+    # cluster (a stall) or spread (queueing)
+    probe_series: list[tuple[float, float]]
     processing: dict[str, tuple[float, bool] | None]  # "p50"/"p99" -> (seconds, in +Inf bucket)
     cpu_pct: dict[str, float]
     # Last publish -> all accepted: near zero when the service kept up, long when it fell
@@ -116,6 +126,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events-batch", type=int, default=100_000, help="N for batched messages")
     parser.add_argument("--batch-size", type=int, default=100, help="events per batched message")
     parser.add_argument(
+        "--shapes",
+        default="single,batch",
+        help="comma-separated message shapes to run: single (1 event/msg), batch (--batch-size)",
+    )
+    parser.add_argument(
         "--window",
         type=int,
         default=1000,
@@ -147,6 +162,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=90, help="give up on a throughput run after this long"
     )
+    parser.add_argument(
+        "--broker-inflight",
+        type=int,
+        default=None,
+        help="external only: Mosquitto's max_inflight_messages (its default: 20). Acks "
+        "wait for the time-series write, so this window bounds messages per write cycle",
+    )
+    parser.add_argument(
+        "--ack-group",
+        type=int,
+        default=None,
+        help="STORESENSE_INGEST__ACK_GROUP for the service (default: the setting's, 10); "
+        "keep it at about half of --broker-inflight",
+    )
+    parser.add_argument(
+        "--ack-deadline-ms",
+        type=int,
+        default=None,
+        help="STORESENSE_INGEST__ACK_DEADLINE_MS for the service (default: the setting's, 30; "
+        "0 = acks always wait for the time-series write)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--profile-dir",
@@ -161,6 +197,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    args.shapes = [name.strip() for name in args.shapes.split(",") if name.strip()]
+    if not args.shapes or set(args.shapes) - {"single", "batch"}:
+        parser.error("--shapes takes single and/or batch")
     unknown = set(args.configs) - {"embedded", "external"}
     if unknown:
         parser.error(f"unknown configuration(s): {', '.join(sorted(unknown))}")
@@ -326,6 +365,11 @@ def measure_latency(
         for member, sent in result.probe_sent.items()
         if member in subscriber.received
     )
+    series = sorted(
+        (sent - result.first_publish, 1000 * (subscriber.received[member] - sent))
+        for member, sent in result.probe_sent.items()
+        if member in subscriber.received
+    )
     return Latency(
         config=service.name,
         shape=shape,
@@ -335,6 +379,7 @@ def measure_latency(
         probes_sent=len(result.probe_sent),
         probes_alerted=len(latencies),
         latency_ms=latencies,
+        probe_series=series,
         processing={
             "p50": histogram_quantile(0.50, before, after),
             "p99": histogram_quantile(0.99, before, after),
@@ -342,6 +387,15 @@ def measure_latency(
         cpu_pct=cpu,
         lag_s=None if caught_up is None else max(0.0, caught_up - result.last_publish),
     )
+
+
+def secured_points(http: httpx.Client, service: Service) -> str:
+    """How many points the ack deadline sent to the spool so far (from /metrics)."""
+    text = http.get(f"{service.api}/metrics", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("storesense_timeseries_secured_points "):
+            return f"points spooled at the ack deadline so far: {float(line.split()[1]):,.0f}"
+    return "points spooled at the ack deadline: not reported"
 
 
 def run_configuration(
@@ -354,13 +408,21 @@ def run_configuration(
     latencies: list[Latency] = []
     with ExitStack() as stack:
         print(f"[{name}] starting", file=sys.stderr)
-        service = start_service(stack, name, workdir, profile)
+        service = start_service(
+            stack,
+            name,
+            workdir,
+            profile,
+            args.broker_inflight,
+            args.ack_group,
+            args.ack_deadline_ms,
+        )
         try:
             http = stack.enter_context(httpx.Client())
             http.post(
                 f"{service.api}/api/v1/members/import",
                 content=members_csv(members).encode(),
-                headers={"Content-Type": "text/csv"},
+                headers={"Content-Type": "text/csv", **admin_headers(http, service)},
                 timeout=60,
             ).raise_for_status()
             subscriber = AlertSubscriber(
@@ -369,6 +431,8 @@ def run_configuration(
             stack.callback(subscriber.stop)
             run = os.urandom(3).hex()
             for index, shape in enumerate((1, args.batch_size)):
+                if ("single" if shape == 1 else "batch") not in args.shapes:
+                    continue
                 label = "single" if shape == 1 else f"batch{shape}"
                 print(f"[{name}] throughput, {label}", file=sys.stderr)
                 row = measure_throughput(service, http, args, shape, f"t{run}{label}")
@@ -386,6 +450,7 @@ def run_configuration(
                 )
                 latencies.append(latency)
                 print(f"[{name}]   {_latency_summary(latency)}", file=sys.stderr)
+            print(f"[{name}]   {secured_points(http, service)}", file=sys.stderr)
         except BaseException:
             print(f"[{name}] service log (tail):\n{tail(service.log)}", file=sys.stderr)
             raise

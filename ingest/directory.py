@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+from ingest.heap import freeze_long_lived
 from ingest.identity import Directory, MemberDirectory, eids_for_window
 from storesense.backends.state.base import StateStore
 from storesense.protocol.eid import window_of
@@ -96,3 +97,5 @@ class DirectoryCache:
                 "directory loaded members=%d recognizable=%d staff=%d products=%d",
                 len(members), len(self._directory.members), len(staff), len(products),
             )  # fmt: skip
+            # Out of the collector's sight: a large directory made each full pass long.
+            freeze_long_lived("directory", collect=False)

@@ -29,6 +29,7 @@ from storesense.registry.staff import StaffMember
 _CACHED_WINDOWS = 8
 # Tables key eids by their 8 bytes read as a little-endian integer.
 _LITTLE_ENDIAN_NATIVE = sys.byteorder == "little"
+_NO_TABLE: dict[int, int] = {}  # stands in for a window whose table could not be kept
 
 
 class MemberDirectory:
@@ -52,6 +53,10 @@ class MemberDirectory:
                 self._keys.append(parse_app_key(member.app_key))
                 self._key_members.append(member)
         self._windows: OrderedDict[int, dict[int, int]] = OrderedDict()
+        # The tables of the window last looked up and its neighbours, in lookup order: most
+        # sightings fall in the same window as the one before. A window's table never
+        # changes, so these stay right even after `_trim` drops one (which clears this).
+        self._recent: tuple[int, dict[int, int], dict[int, int], dict[int, int]] | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -73,8 +78,13 @@ class MemberDirectory:
         except ValueError:
             return None
         window = window_of(ts_ms / 1000)
-        for candidate in (window, window - 1, window + 1):
-            index = self._table(candidate).get(value)
+        recent = self._recent
+        if recent is None or recent[0] != window:
+            recent = (window, self._table(window), self._table(window - 1), self._table(window + 1))
+            if all(table is not _NO_TABLE for table in recent[1:]):
+                self._recent = recent
+        for table in recent[1:]:
+            index = table.get(value)
             if index is not None:
                 return self._key_members[index]
         return None
@@ -115,11 +125,12 @@ class MemberDirectory:
                 return table
         self.prepare(window)
         with self._lock:
-            return self._windows.get(window) or {}
+            return self._windows.get(window) or _NO_TABLE
 
     def _trim(self) -> None:
         while len(self._windows) > _CACHED_WINDOWS:
             self._windows.popitem(last=False)
+            self._recent = None
 
 
 def eids_for_window(keys: list[bytes], window: int) -> bytes:

@@ -44,6 +44,11 @@ class IngestMetrics:
             "Points waiting to be written to the time-series store (memory and disk spool)",
             registry=registry,
         )
+        self.secured_points = Gauge(
+            "storesense_timeseries_secured_points",
+            "Points put in the disk spool because their write passed the ack deadline",
+            registry=registry,
+        )
         self.dropped_points = Gauge(
             "storesense_timeseries_dropped_points",
             "Points dropped because the write buffer overflowed",

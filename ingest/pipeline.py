@@ -3,6 +3,7 @@ members → update presence → rules → alerts. Transport-free, so tests drive
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -13,11 +14,12 @@ from ingest.directory import DirectoryCache
 from ingest.metrics import IngestMetrics
 from ingest.points import event_point
 from ingest.tracking import Tracked, Tracker
-from rules.member_arrived import MemberArrivedParams, MemberSighting, member_arrived
+from rules.engine import RuleEngine
+from rules.member_arrived import MemberSighting
 from rules.raiser import AlertRaiser
 from storesense.backends.state.base import DeviceRecord, StateStore
 from storesense.backends.timeseries.base import Point
-from storesense.errors import ProtocolError
+from storesense.errors import BackendUnavailable, ProtocolError
 from storesense.protocol.alerts import Alert
 from storesense.protocol.decode import (
     AcceptedEvent,
@@ -30,13 +32,16 @@ from storesense.protocol.topics import Channel, Topics
 from storesense.settings import IngestSettings
 
 log = logging.getLogger(__name__)
+# A store whose events arrive at most this late is live: its clock runs on between events.
+_LIVE_LAG_MS = 5 * 60_000
 
 
 class PointSink(Protocol):
     def submit(self, points: Sequence[Point]) -> None: ...
 
-    async def flush(self) -> None:
-        """Return once everything submitted so far is stored (or durably spooled)."""
+    async def flush(self, deadline_s: float | None = None) -> None:
+        """Return once everything submitted so far is stored (or durably spooled); with a
+        deadline, spool what the store has not taken by then rather than wait longer."""
         ...
 
     @property
@@ -70,7 +75,7 @@ class Pipeline:
         raiser: AlertRaiser,
         metrics: IngestMetrics,
         settings: IngestSettings,
-        arrived_params: MemberArrivedParams | None = None,
+        rules: RuleEngine | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._topics = topics
@@ -80,11 +85,12 @@ class Pipeline:
         self._raiser = raiser
         self._metrics = metrics
         self._settings = settings
-        self._arrived = arrived_params or MemberArrivedParams()
+        self._rules = rules or RuleEngine.from_settings(state, settings)
         self._clock = clock
         self._tracker = Tracker(state, settings)
         self._watermarks: dict[str, int] = {}
         self._swept_at: dict[str, int] = {}
+        self._lags: dict[str, int] = {}  # store -> wall clock minus event clock at its sweep
 
     async def handle(self, topic: str, payload: bytes) -> MessageOutcome:
         """Process one message. Raises BackendUnavailable (caller retries the message)."""
@@ -153,6 +159,7 @@ class Pipeline:
             self._metrics.accepted.labels(event_type).inc(count)
         self._points.submit(tracked.points)
         now_ms = int(self._clock() * 1000)
+        sightings: list[MemberSighting] = []
         for seen in tracked.seen:
             if seen.replay:
                 continue
@@ -167,9 +174,17 @@ class Pipeline:
                 source=seen.source,
                 zone=seen.zone,
             )
-            draft = member_arrived(sighting, self._arrived, now_ms)
-            if draft is not None:
-                outcome.alerts.append(await self._raiser.raise_alert(draft))
+            sightings.append(sighting)
+        fresh_events = [
+            accepted for (accepted, _), is_new in zip(storable, fresh_flags, strict=True) if is_new
+        ]
+        drafts = await self._rules.on_events(
+            fresh_events, sightings, tracked.points, directory, now_ms
+        )
+        for draft in drafts:
+            alert = await self._raiser.raise_alert(draft)
+            if alert is not None:  # None: this situation already raised its alert
+                outcome.alerts.append(alert)
         newest: dict[str, int] = {}
         for accepted, _ in storable:
             newest[accepted.store] = max(newest.get(accepted.store, 0), accepted.event.ts_ms)
@@ -195,6 +210,42 @@ class Pipeline:
         ended = await self._tracker.sweep(store, watermark)
         if ended:
             self._points.submit(ended)
+        self._lags[store] = int(self._clock() * 1000) - watermark
+        await self.evaluate_rules(store, watermark)
+
+    async def evaluate_live_rules(self) -> list[Alert]:
+        """The time-based rules of every live store (its events arrive within minutes of
+        their time) at its event clock carried on by the wall clock: what notices a store
+        whose devices all went quiet. Call it now and then (`run_rule_timer`)."""
+        wall_ms = int(self._clock() * 1000)
+        raised: list[Alert] = []
+        for store, lag_ms in list(self._lags.items()):
+            if lag_ms <= _LIVE_LAG_MS:
+                now_ms = max(self._watermarks.get(store, 0), wall_ms - max(lag_ms, 0))
+                raised += await self.evaluate_rules(store, now_ms)
+        return raised
+
+    async def run_rule_timer(self, interval_s: float | None = None) -> None:
+        """Evaluate live stores' time-based rules every `interval_s` (default: the sweep
+        interval) until cancelled; a backend outage skips a round, not the timer."""
+        interval = interval_s or self._settings.sweep_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.evaluate_live_rules()
+            except BackendUnavailable as exc:
+                log.warning("rule timer skipped a round error=%s", exc)
+
+    async def evaluate_rules(self, store: str, now_ms: int | None = None) -> list[Alert]:
+        """The time-based rules of `store` at `now_ms` (default: its newest event time); the
+        sweep calls this, and so may a periodic task. Safe from several workers at once."""
+        now_ms = self._watermarks.get(store, 0) if now_ms is None else now_ms
+        directory = await self._directory.current()
+        raised = [
+            await self._raiser.raise_alert(draft)
+            for draft in await self._rules.tick(store, now_ms, directory, int(self._clock() * 1000))
+        ]
+        return [alert for alert in raised if alert is not None]  # None: already raised
 
     async def _handle_status(self, store: str, device: str, payload: bytes) -> None:
         if not payload:

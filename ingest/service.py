@@ -14,11 +14,11 @@ import aiomqtt
 from prometheus_client import CollectorRegistry
 
 from ingest.directory import DirectoryCache
+from ingest.heap import freeze_long_lived
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline, PointSink
-from rules.delivery.dispatcher import Dispatcher
-from rules.delivery.mqtt import MqttAlertChannel
-from rules.raiser import AlertRaiser
+from rules.engine import RuleEngine
+from rules.lifecycle.running import alert_delivery
 from storesense.backends.state.base import StateStore
 from storesense.errors import BackendUnavailable
 from storesense.mqtt import MqttLink, client_id, mqtt_client
@@ -40,20 +40,30 @@ async def run_ingest(
     metrics = IngestMetrics(registry)
     metrics.buffered_points.set_function(lambda: points.buffered + points.spooled)
     metrics.dropped_points.set_function(lambda: points.dropped)
+    metrics.secured_points.set_function(lambda: getattr(points, "secured", 0))
     link = MqttLink()
     directory = DirectoryCache(state)
-    async with Dispatcher([MqttAlertChannel(link.publish, topics)]) as dispatcher:
+    # Alert timers (escalation, expiry) run in every worker; each change is made once.
+    async with alert_delivery(
+        settings, state, link.publish, points=points, registry=registry
+    ) as delivery:
         pipeline = Pipeline(
             topics=topics,
             state=state,
             points=points,
             directory=directory,
-            raiser=AlertRaiser(state, dispatcher, settings.locale_for),
+            raiser=delivery.raiser,
             metrics=metrics,
             settings=settings.ingest,
+            # Store timezones and shifts from the settings, as alert routing uses them.
+            rules=RuleEngine.from_settings(state, settings.ingest, delivery.lifecycle.policy),
         )
+        freeze_long_lived("start-up")  # before the first message: the pause harms nobody
         try:
-            await _consume(settings, topics, pipeline, points, link, metrics, ready)
+            # Time-based rules of live stores run on when their devices fall quiet.
+            async with asyncio.TaskGroup() as rule_timer:
+                rule_timer.create_task(pipeline.run_rule_timer(), name="rule-timer")
+                await _consume(settings, topics, pipeline, points, link, metrics, ready)
         finally:
             directory.close()
 
@@ -87,7 +97,11 @@ async def _consume(
             client._client.manual_ack_set(True)
             async with client, asyncio.TaskGroup() as group_tasks:
                 acks = _Acknowledger(
-                    client, points, settings.ingest.ack_group, settings.ingest.ack_linger_ms / 1000
+                    client,
+                    points,
+                    settings.ingest.ack_group,
+                    settings.ingest.ack_linger_ms / 1000,
+                    settings.ingest.ack_deadline_ms / 1000 or None,
                 )
                 acker = group_tasks.create_task(acks.run(), name="ingest-acks")
                 link.attach(client)
@@ -124,15 +138,23 @@ class _Acknowledger:
     (one time-series write) per group, not per message. A group closes at `group` messages
     or `linger_s` after its first. Unacknowledged messages hold the broker's in-flight
     window (Mosquitto's `max_inflight_messages`, 20 by default), so a group must stay below
-    it; raise both for devices that send single events."""
+    it; raise both for devices that send single events. A slow store must not close the
+    window either: points that wait `deadline_s` for their write are spooled (durably) and
+    the group acknowledged."""
 
     def __init__(
-        self, client: aiomqtt.Client, points: PointSink, group: int, linger_s: float
+        self,
+        client: aiomqtt.Client,
+        points: PointSink,
+        group: int,
+        linger_s: float,
+        deadline_s: float | None = None,
     ) -> None:
         self._client = client
         self._points = points
         self._group = group
         self._linger_s = linger_s
+        self._deadline_s = deadline_s
         self._pending: list[tuple[int, int]] = []
         self._first = asyncio.Event()  # something waits to be acknowledged
         self._wake = asyncio.Event()  # a full group: do not wait out the linger
@@ -152,7 +174,7 @@ class _Acknowledger:
             self._wake.clear()
             self._first.clear()
             batch, self._pending = self._pending, []
-            await self._points.flush()
+            await self._points.flush(self._deadline_s)
             for mid, qos in batch:
                 self._client._client.ack(mid, qos)
 

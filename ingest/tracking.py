@@ -13,6 +13,7 @@ import msgspec
 
 from ingest import conversions, facts, fitting_rooms, visits
 from ingest.identity import Directory
+from ingest.member_refs import sale_member
 from rules.member_arrived import SightingSource
 from storesense.backends.state.base import StateStore
 from storesense.backends.timeseries.base import Point
@@ -26,6 +27,8 @@ S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")
 
 _DAY_S = 86_400
+_visit_decoder = msgspec.json.Decoder(visits.MemberVisit)
+_index_decoder = msgspec.json.Decoder(dict[str, int])
 _LAST_VISIT_TTL_S = 400 * _DAY_S
 
 
@@ -84,30 +87,100 @@ class Tracker:
             await self._sale(store, event, directory, out)
 
     async def sweep(self, store: str, now_ms: int) -> list[Point]:
-        """Close visits of `store` whose member has not been seen for the visit gap."""
+        """Close visits of `store` whose member has not been seen for the visit gap.
+
+        Open visits are found through the store's visit index (`visits:{store}`: member →
+        a time at or before the visit's last sighting), so only visits that may be over are
+        read. Without an index (first sweep, or a store idle for a day) the state is
+        scanned once and the index rebuilt: a scan walks every key of the state store
+        (dedupe keys included), which had made each sweep hold the event loop for 100s of
+        ms and grow with traffic."""
+        index_raw = await self._state.get(_index_key(store))
+        if index_raw is None:
+            candidates: list[tuple[str, bytes | None, int]] = [
+                (key[len(f"visit:{store}:") :], raw, now_ms)
+                for key, raw in await self._state.scan(f"visit:{store}:")
+            ]
+            await self._index_rebuild(store, candidates)
+        else:
+            candidates = []
+            for member_id, since_ms in _index_decoder.decode(index_raw).items():
+                if now_ms - since_ms > self._gap_ms:  # may be over: look at the visit
+                    raw = await self._state.get(f"visit:{store}:{member_id}")
+                    candidates.append((member_id, raw, since_ms))
         ended: list[Point] = []
-        for key, _ in await self._state.scan(f"visit:{store}:"):
-            summary = await self._update(
-                key, visits.MemberVisit, lambda v: visits.close_if_over(v, now_ms, self._gap_ms),
-                ttl_s=_DAY_S,
-            )  # fmt: skip
-            if summary is not None:
-                ended.append(facts.visit_end(store, summary))
-                await self._remember_last_visit(store, summary)
+        stale: dict[str, int] = {}  # member -> drop an entry not newer than this
+        refreshed: dict[str, int] = {}
+        for member_id, raw, since_ms in candidates:
+            seen = None if raw is None else _visit_decoder.decode(raw)
+            if seen is not None and not seen.closed and now_ms - seen.last_seen_ms <= self._gap_ms:
+                refreshed[member_id] = seen.last_seen_ms  # still going: not before then
+                continue
+            if seen is None:  # expired
+                stale[member_id] = since_ms
+                continue
+            if not seen.closed:
+                # The update checks again, atomically: another worker may have seen them.
+                closing = await self._update(
+                    f"visit:{store}:{member_id}", visits.MemberVisit,
+                    lambda v: (visits.close_if_over(v, now_ms, self._gap_ms), v), ttl_s=_DAY_S,
+                )  # fmt: skip
+                if closing is None:  # expired meanwhile
+                    stale[member_id] = since_ms
+                    continue
+                summary, seen = closing
+                if summary is not None:
+                    ended.append(facts.visit_end(store, summary))
+                    await self._remember_last_visit(store, summary)
+                elif not seen.closed:  # seen again meanwhile: still going
+                    refreshed[member_id] = seen.last_seen_ms
+                    continue
+            stale[member_id] = seen.last_seen_ms
+        if stale or refreshed:
+            await self._index_change(store, refreshed, stale)
         return ended
 
+    async def _index_add(self, store: str, member_id: str, since_ms: int) -> None:
+        await self._index_change(store, {member_id: since_ms}, {})
+
+    async def _index_change(
+        self, store: str, refresh: dict[str, int], drop: dict[str, int]
+    ) -> None:
+        """Raise entries to `refresh` times (never lower them), and drop entries that are
+        not newer than the visit the sweep closed (a visit started meanwhile, by another
+        worker, has a newer entry and stays)."""
+
+        def transition(old: bytes | None) -> tuple[bytes | None, None]:
+            index = {} if old is None else _index_decoder.decode(old)
+            for member_id, since_ms in refresh.items():
+                index[member_id] = max(since_ms, index.get(member_id, since_ms))
+            for member_id, last_ms in drop.items():
+                if index.get(member_id, last_ms + 1) <= last_ms:
+                    del index[member_id]
+            return msgspec.json.encode(index), None
+
+        await self._state.update(_index_key(store), transition, ttl_s=_DAY_S)
+
+    async def _index_rebuild(self, store: str, found: list[tuple[str, bytes | None, int]]) -> None:
+        entries = {}
+        for member_id, raw, _ in found:
+            if raw is not None and not (seen := _visit_decoder.decode(raw)).closed:
+                entries[member_id] = seen.start_ms
+        await self._index_change(store, entries, {})
+
     async def _rfid(self, store: str, event: RfidTag, directory: Directory, out: Tracked) -> None:
-        tag = directory.tag(event.epc)
         room_key = f"room:{store}:{event.zone}" if self.is_fitting_room(event.zone) else None
-        if tag.kind == "member" and tag.member is not None:
+        member = directory.members.by_card(event.epc)
+        if member is not None:
             if event.action == "enter":
-                await self._member_seen(store, tag.member, event.ts_ms, event.zone, "card", out)
+                await self._member_seen(store, member, event.ts_ms, event.zone, "card", out)
                 if room_key:
-                    member_id = tag.member.member_id
+                    member_id = member.member_id
                     await self._room(room_key, lambda r: fitting_rooms.member_inside(r, member_id))
             return
         if room_key is None:
-            return
+            return  # staff and garments matter in fitting rooms only: no need to resolve it
+        tag = directory.tag(event.epc)
         if tag.kind == "staff" and tag.staff is not None:
             staff_id = tag.staff.staff_id
             if event.action == "enter":
@@ -156,7 +229,7 @@ class Tracker:
             )  # fmt: skip
 
     async def _sale(self, store: str, event: PosSale, directory: Directory, out: Tracked) -> None:
-        member = _sale_member(event, directory)
+        member = sale_member(event, directory)
         if member is not None:
             await self._member_seen(store, member, event.ts_ms, None, "sale", out)
         gtins: list[str] = []
@@ -218,6 +291,8 @@ class Tracker:
         if result.new_visit or result.is_start:
             start_source = source if result.new_visit else result.start_source
             out.points.append(facts.visit_start(store, member.member_id, ts_ms, start_source))
+            # Also on a replay of the start: a worker killed before this line left it out.
+            await self._index_add(store, member.member_id, result.visit_start_ms)
         out.seen.append(MemberSeen(store, member, ts_ms, zone, source, result, self._replay))
 
     async def _remember_last_visit(self, store: str, summary: visits.VisitSummary) -> None:
@@ -255,6 +330,10 @@ class Tracker:
         return await self._state.update(key, transition, ttl_s=ttl_s)
 
 
+def _index_key(store: str) -> str:
+    return f"visits:{store}"
+
+
 def _upsert(
     model: type[S], change: Callable[[S | None], tuple[S, R]]
 ) -> Callable[[bytes | None], tuple[bytes | None, R]]:
@@ -275,16 +354,3 @@ def _gtin_of(epc: str | None) -> str | None:
         return decode_sgtin96(epc).gtin
     except InvalidSgtin:
         return None
-
-
-def _sale_member(event: PosSale, directory: Directory) -> Member | None:
-    ref = event.member
-    if ref is None:
-        return None
-    if ref.card is not None:
-        return directory.members.by_card(ref.card)
-    if ref.phone is not None:
-        return directory.members.by_phone(ref.phone)
-    if ref.id is not None:
-        return directory.members.by_id(ref.id)
-    return None

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members-csv", type=Path, dest="members_csv_out")
     parser.add_argument("--products-csv", type=Path, dest="products_csv_out")
     parser.add_argument("--ground-truth", type=Path, dest="ground_truth_out")
+    parser.add_argument("--stock-readers", action="store_true", default=None)
     args = vars(parser.parse_args(argv))
     url, demo = args.pop("url"), args.pop("demo")
     overrides: dict[str, Any] = {key: value for key, value in args.items() if value is not None}

@@ -57,6 +57,7 @@ class SimulationOptions:
     batch_size: int = 1  # events per message, 1-500 (1 sends single objects)
     batch_linger_s: float = 1.0  # simulated seconds a device waits to fill a batch
     early_member_s: float | None = None  # a recognisable member arrives within this
+    stock_readers: bool = False  # floor and backroom RFID readers, garments moving all day
     currency: str = "CNY"
     members_csv_out: Path | None = None
     products_csv_out: Path | None = None
@@ -110,6 +111,7 @@ class SimulationOptions:
             member_share=self.member_share,
             currency=self.currency,
             early_member_s=self.early_member_s,
+            stock_readers=self.stock_readers,
         )
 
     def with_start(self, start_ms: int) -> SimulationOptions:
@@ -200,9 +202,12 @@ def plan_simulation(options: SimulationOptions, *, now_ms: int | None = None) ->
     )
 
 
-async def run_simulation(options: SimulationOptions) -> SimulationReport:
-    """Simulate the store and publish it to the broker; return counts and the ground truth."""
-    plan = plan_simulation(options)
+async def run_simulation(
+    options: SimulationOptions, plan: SimulationPlan | None = None
+) -> SimulationReport:
+    """Simulate the store and publish it to the broker; return counts and the ground truth.
+    `plan`: one already built from these options (e.g. a later day of `days.plan_days`)."""
+    plan = plan or plan_simulation(options)
     truth = plan.scenario.truth
     write_outputs(plan)
     log.info(

@@ -9,7 +9,9 @@ by `visits.plan_visit` and turned here into what the devices see:
   a member's app sends its rotating ID (`eid_at(key, ts)` at the simulated time), other
   phones a random 16-hex ID that changes every 15 minutes, or a fixed iBeacon/Eddystone ID;
 - `rfid-fr1`, `rfid-fr2` (fitting-room readers): garments `enter`/`leave`, staff badges;
-- `pos-1` (till): `pos.sale` with the items' EPCs and, often, the member's card or phone.
+- `pos-1` (till): `pos.sale` with the items' EPCs and, often, the member's card or phone;
+- with `stock_readers`, `rfid-fl1`, `rfid-fl2`, `rfid-br1` (floor and backroom readers): the
+  store's stock moving all day (`stockroom.py`), and the restock situations in the truth.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Literal
 
 from simulators.catalog import SimProduct, Stock
 from simulators.population import SimMember, SimStaff
+from simulators.stockroom import STOCK_DEVICES, StockBehaviour, restock_situations, simulate_stock
 from simulators.truth import GroundTruth, MemberRefKind, VisitTruth, summarise
 from simulators.visits import FITTING_ROOMS, Behaviour, FittingSession, VisitPlan, plan_visit
 from storesense.protocol.eid import WINDOW_SECONDS, eid_at
@@ -77,6 +80,9 @@ class ScenarioConfig:
     # When set, a consenting member with the app arrives within this many seconds (demos).
     early_member_s: float | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
+    # Floor and backroom RFID readers; off, the day's events are those of a store without.
+    stock_readers: bool = False
+    stock: StockBehaviour = field(default_factory=StockBehaviour)
 
     def __post_init__(self) -> None:
         if not is_identifier(self.store):
@@ -156,11 +162,17 @@ class _Simulation:
         self.staff_free_at: dict[str, int] = {}
         self.staff_visits = 0
         self.sales = 0
+        self.plans: list[VisitPlan] = []
+        self.devices: Mapping[str, str] = DEVICES
+        if config.stock_readers:
+            self.devices = {**DEVICES, **STOCK_DEVICES}
 
     def run(self) -> Scenario:
         parties = []
         for number, (arrived_ms, forced) in enumerate(self._arrivals(), start=1):
             parties.append(self._visit(number, arrived_ms, forced))
+        if self.config.stock_readers:
+            self._stock_readers()
         emissions = self._emissions()
         truth = summarise(
             store=self.config.store,
@@ -170,8 +182,11 @@ class _Simulation:
             parties=parties,
             staff_fitting_room_visits=self.staff_visits,
             event_types=(emission.event.type for emission in emissions),
+            restocks=restock_situations(emission.event for emission in emissions)
+            if self.config.stock_readers
+            else (),
         )
-        return Scenario(emissions=emissions, truth=truth, devices=DEVICES)
+        return Scenario(emissions=emissions, truth=truth, devices=self.devices)
 
     # -- arrivals and who arrives ------------------------------------------------------------
 
@@ -218,6 +233,7 @@ class _Simulation:
             catalog=self.catalog,
             stock=self.stock,
         )
+        self.plans.append(plan)
         if member is not None:
             # Back the same day at the earliest half an hour after leaving.
             self.member_free_at[member.member_id] = plan.left_ms + 1_800_000
@@ -366,6 +382,23 @@ class _Simulation:
         )
         return sale_id, ref
 
+    def _stock_readers(self) -> None:
+        """The floor and backroom readers' events, from their own random stream: the visits
+        are the same with or without them."""
+        config = self.config
+        moves = simulate_stock(
+            random.Random(f"storesense-sim:{config.seed}:stock-readers"),
+            plans=self.plans,
+            catalog=self.catalog,
+            stock=self.stock,
+            start_ms=config.start_ms,
+            close_ms=config.close_ms,
+            behaviour=config.stock,
+        )
+        for move in moves:
+            event = partial(RfidTag, epc=move.epc, action=move.action, zone=move.zone)
+            self._add(move.at_ms, move.device, event)
+
     # -- events --------------------------------------------------------------------------------
 
     def _add(self, at_ms: int, device: str, make: _EventFactory) -> None:
@@ -373,7 +406,7 @@ class _Simulation:
 
     def _emissions(self) -> list[Emission]:
         """Order drafts by time, then number each device's events in that order."""
-        counters = dict.fromkeys(DEVICES, 0)
+        counters = dict.fromkeys(self.devices, 0)
         emissions = []
         for at_ms, _, device, make in sorted(self.drafts, key=lambda draft: draft[:2]):
             counters[device] += 1

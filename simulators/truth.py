@@ -56,7 +56,27 @@ class MemberVisits(msgspec.Struct, kw_only=True):
         return self.consent and self.has_app
 
 
-class GroundTruth(msgspec.Struct, kw_only=True):
+class RestockSituation(msgspec.Struct, frozen=True, kw_only=True):
+    """A SKU tried on while none of its items was on the floor and the backroom had one
+    (`stockroom.restock_situations`), with stock readers only.
+
+    One per SKU and time its floor ran out: `floor_out_ms` is the event after which none of
+    its items was on the floor (its last floor item leaving or sold, or, for a SKU first read
+    in the backroom, that read); `tried_ms` the first such try-on of that outage."""
+
+    gtin: str
+    floor_out_ms: int
+    tried_ms: int
+    zone: str  # the fitting room
+    backroom: int  # items of the SKU in the backroom then
+
+    @property
+    def subject(self) -> str:
+        """The `stock.restock` alert's subject for this situation."""
+        return f"{self.gtin}@{self.floor_out_ms}"
+
+
+class GroundTruth(msgspec.Struct, kw_only=True, omit_defaults=True):
     store: str
     seed: int
     start_ms: int
@@ -75,6 +95,8 @@ class GroundTruth(msgspec.Struct, kw_only=True):
     events: int
     events_by_type: dict[str, int]
     parties: list[VisitTruth]
+    # With stock readers only (left out of the JSON without them).
+    restocks: list[RestockSituation] = msgspec.field(default_factory=list)
 
     def member_visit_counts(self, *, recognisable_only: bool = False) -> dict[str, int]:
         """Visits per member; with `recognisable_only`, consenting app users only."""
@@ -94,6 +116,7 @@ def summarise(
     parties: list[VisitTruth],
     staff_fitting_room_visits: int,
     event_types: Iterable[str],
+    restocks: Iterable[RestockSituation] = (),
 ) -> GroundTruth:
     """Aggregate per-visit truth into the store's totals."""
     members: dict[str, MemberVisits] = {}
@@ -139,6 +162,7 @@ def summarise(
         events=sum(by_type.values()),
         events_by_type=_sorted(by_type),
         parties=parties,
+        restocks=list(restocks),
     )
 
 

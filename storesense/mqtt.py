@@ -50,11 +50,11 @@ class MqttLink:
     def connected(self) -> bool:
         return self._client is not None
 
-    async def publish(self, topic: str, payload: bytes) -> None:
+    async def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """Publish at QoS 1; raise BackendUnavailable while disconnected."""
         if self._client is None:
             raise BackendUnavailable("not connected to the MQTT broker")
         try:
-            await self._client.publish(topic, payload, qos=1)
+            await self._client.publish(topic, payload, qos=1, retain=retain)
         except aiomqtt.MqttError as exc:
             raise BackendUnavailable(f"MQTT publish to {topic} failed: {exc}") from exc

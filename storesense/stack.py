@@ -20,6 +20,7 @@ from ingest.service import run_ingest
 from storesense.backends.broker.embedded import check_port_free, embedded_broker
 from storesense.backends.state import StateStore, open_state
 from storesense.backends.timeseries import BatchingWriter, PointSpool, open_timeseries
+from storesense.backends.timeseries.base import TimeSeriesStore
 from storesense.errors import BackendUnavailable
 from storesense.settings import Settings
 
@@ -58,7 +59,7 @@ async def running_stack(
             await stack.enter_async_context(
                 embedded_broker(settings.broker.embedded_host, settings.broker.embedded_port)
             )
-        state, writer = await _open_backends(stack, settings)
+        state, writer, series = await _open_backends(stack, settings)
 
         ingest_ready = asyncio.Event()
 
@@ -69,7 +70,7 @@ async def running_stack(
 
         server = _Server(
             uvicorn.Config(
-                create_app(settings, state, registry),
+                create_app(settings, state, registry, points=writer, series=series),
                 host=settings.api.host,
                 port=settings.api.port,
                 log_level="warning",
@@ -100,8 +101,8 @@ async def running_stack(
 
 async def _open_backends(
     stack: AsyncExitStack, settings: Settings
-) -> tuple[StateStore, BatchingWriter]:
-    """State and the time-series writer, closed by `stack`."""
+) -> tuple[StateStore, BatchingWriter, TimeSeriesStore]:
+    """State, the time-series writer and the store it writes to, closed by `stack`."""
     state = open_state(settings)
     stack.push_async_callback(state.close)
     await state.ping()
@@ -118,7 +119,7 @@ async def _open_backends(
         else None,
     )
     await stack.enter_async_context(writer)
-    return state, writer
+    return state, writer, timeseries
 
 
 @asynccontextmanager
@@ -127,7 +128,7 @@ async def running_ingest(
 ) -> AsyncIterator[StateStore]:
     """An ingest worker alone (no broker, no API): for `storesense ingest --workers N`."""
     async with AsyncExitStack() as stack:
-        state, writer = await _open_backends(stack, settings)
+        state, writer, _ = await _open_backends(stack, settings)
         ready = asyncio.Event()
         async with asyncio.TaskGroup() as group:
             ingest = group.create_task(

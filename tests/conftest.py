@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from storesense.backends.state.base import StateStore
+from storesense.backends.state.memory import MemoryState
+from storesense.backends.state.redis import RedisState
 from tests.servers import InfluxDB, Mosquitto, Redis
 
 
@@ -32,6 +36,19 @@ def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def state(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
+    """Each StateStore implementation: in memory, and on the session's real Redis (under a
+    key prefix of its own). A test module may override it with a `state` of its own."""
+    if request.param == "memory":
+        store: StateStore = MemoryState()
+    else:
+        server: Redis = request.getfixturevalue("redis_server")
+        store = RedisState(server.url, prefix=f"t{uuid.uuid4().hex[:8]}")
+    yield store
+    await store.close()
 
 
 @pytest.fixture

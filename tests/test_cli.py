@@ -65,6 +65,7 @@ def test_import_without_redis_or_server_says_what_to_do(tmp_path: Path) -> None:
     [
         ({"STORESENSE_API__PORT": "70000"}, "setting `api.port`"),
         ({"STORESENSE_BROKER__URL": "http://x"}, "setting `broker.url`"),
+        ({"STORESENSE_STORES__S1__TIMEZONE": "Mars/Base"}, "setting `stores.s1.timezone`"),
         ({"STORESENSE_TIMESERIES__INFLUX_VERSION": "2",
           "STORESENSE_TIMESERIES__INFLUX_URL": "http://x:8086"}, "needs both `token` and `org`"),
     ],

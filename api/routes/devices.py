@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from api.auth.guard import CurrentPrincipal
 from api.context import ApiContext, get_context
 from api.responses import json_response
 from storesense.protocol.identifiers import IDENTIFIER_PATTERN
@@ -17,6 +18,8 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 @router.get("", summary="Devices and their online/offline state")
 async def list_devices(
     context: Annotated[ApiContext, Depends(get_context)],
+    principal: CurrentPrincipal,
     store: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
 ) -> Response:
-    return json_response({"devices": await context.state.devices(store)})
+    devices = await context.state.devices(store)
+    return json_response({"devices": [d for d in devices if principal.may_see(d.store)]})

@@ -10,12 +10,20 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from api.context import ApiContext, get_context
+from api.defs.problems import RequestProblem
 from storesense.errors import BackendUnavailable
 from storesense.protocol.decode import decode_events
 from storesense.protocol.identifiers import IDENTIFIER_PATTERN
 from storesense.protocol.topics import Topics
 
 router = APIRouter(prefix="/api/v1/stores", tags=["events"])
+# Read raw and decoded like an MQTT payload; declared so that /docs and clients know it.
+_EVENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"description": "one event or a batch"}}},
+    }
+}
 
 
 class RejectedEvent(BaseModel):
@@ -30,10 +38,18 @@ class EventsAccepted(BaseModel):
     rejected: list[RejectedEvent]
 
 
+class EventsRejected(BaseModel):
+    """No event accepted: every event's reason, or a bad store or device id in the path."""
+
+    detail: EventsAccepted | list[RequestProblem]
+
+
 @router.post(
     "/{store}/devices/{device}/events",
     status_code=202,
     response_model=EventsAccepted,
+    responses={422: {"model": EventsRejected}},
+    openapi_extra=_EVENTS_BODY,
     summary="Submit one event or a batch, as on the MQTT events topic",
 )
 async def post_events(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -35,13 +35,16 @@ class Dispatcher:
         queue_size: int = 10_000,
         max_attempts: int = 6,
         backoff_s: float = 0.2,
+        on_delivered: Callable[[Alert], Awaitable[None]] | None = None,
     ) -> None:
         self._channels = list(channels)
+        self._on_delivered = on_delivered
         self._queues = {c.name: asyncio.Queue[Alert](maxsize=queue_size) for c in channels}
         self.counters = {c.name: ChannelCounters() for c in channels}
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     async def __aenter__(self) -> Dispatcher:
         self._tasks = [
@@ -56,6 +59,9 @@ class Dispatcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # The flag ends a loop whose cancellation a channel swallowed (3.11's wait_for, which
+        # aiomqtt's publish uses, can drop a cancel that meets a PUBACK): no hung shutdown.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -78,7 +84,7 @@ class Dispatcher:
     async def _run(self, channel: Channel) -> None:
         queue = self._queues[channel.name]
         counters = self.counters[channel.name]
-        while True:
+        while not self._closing:
             alert = await queue.get()
             try:
                 await self._deliver_with_retries(channel, alert, counters)
@@ -109,4 +115,15 @@ class Dispatcher:
                 delay = min(delay * 2, 10.0)
             else:
                 counters.delivered += 1
+                await self._delivered(channel, alert)
                 return
+
+    async def _delivered(self, channel: Channel, alert: Alert) -> None:
+        if self._on_delivered is None:
+            return
+        try:
+            await self._on_delivered(alert)
+        except Exception as exc:  # bookkeeping; never fail or repeat the delivery for it
+            log.warning(
+                "delivery not recorded channel=%s alert=%s error=%r", channel.name, alert.id, exc
+            )

@@ -10,6 +10,7 @@ import logging
 
 import aiomqtt
 
+from api.auth.bootstrap import demo_users
 from simulators.population import write_members_csv
 from simulators.run import SimulationOptions, plan_simulation, run_simulation
 from storesense.cli.serve import stop_event
@@ -54,10 +55,13 @@ async def demo(args: argparse.Namespace, settings: Settings) -> None:
     async with running_stack(settings) as stack:
         members = parse_members_csv(members_csv.read_text(encoding="utf-8"), str(members_csv))
         await stored.save(stack.state, members)
+        staff = plan.staff[0].staff_id if plan.staff else None
+        password = await demo_users(stack.state, options.store, staff)
         print(
             f"storesense demo: store {options.store!r}, {len(members)} members loaded "
             f"from {members_csv}\n"
             f"  live alerts:  {stack.api_url}/\n"
+            f"  sign in:      admin (HQ), manager, assistant; password: {password}\n"
             f"  API docs:     {stack.api_url}/docs\n"
             f"  MQTT broker:  {options.host}:{options.port} "
             f"(alerts on {Topics(settings.topic_root).alerts(options.store)})\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import storesense
 from edge import cli as edge
-from storesense.cli import demo, ingest, registry, serve, simulate
+from storesense.cli import demo, devices, ingest, registry, serve, simulate, users
 from storesense.errors import StoresenseError
 from storesense.logs import setup_logging
 from storesense.settings import load_settings
@@ -22,7 +22,9 @@ COMMANDS = {
     "members": registry,
     "staff": registry,
     "products": registry,
+    "devices": devices,
     "edge": edge,
+    "users": users,
 }
 
 
@@ -44,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_parser(commands)
     ingest.add_parser(commands)
     registry.add_parsers(commands)
+    devices.add_parser(commands)
     edge.add_parser(commands)
+    users.add_parser(commands)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,14 +104,24 @@ async def _write_redis(settings: Settings, records: Sequence[Any]) -> int:
 def _post_to_api(api: str, kind: str, text: str) -> int:
     url = api.rstrip("/") + f"/api/v1/{kind}/import"
     try:
-        response = httpx.post(
-            url, content=text.encode(), headers={"Content-Type": "text/csv"}, timeout=120
-        )
+        response = httpx.post(url, content=text.encode(), headers=_headers(), timeout=120)
     except httpx.HTTPError as exc:
         raise BackendUnavailable(
             f"no storesense server answers at {api} ({exc}). Start `storesense serve` first, "
             "or set STORESENSE_STATE__REDIS_URL to import straight into Redis."
         ) from None
+    if response.status_code in (401, 403):
+        raise ConfigError(
+            f"{url} answered {response.status_code}: {response.text}. Set STORESENSE_TOKEN to "
+            "an hq_admin's access token or an org-wide integration's API token."
+        )
     if response.status_code != 200:
         raise BackendUnavailable(f"{url} answered {response.status_code}: {response.text}")
     return int(response.json()["registry_version"])
+
+
+def _headers() -> dict[str, str]:
+    headers = {"Content-Type": "text/csv"}
+    if token := os.environ.get("STORESENSE_TOKEN"):
+        headers["Authorization"] = f"Bearer {token}"
+    return headers

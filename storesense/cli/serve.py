@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 
+from api.auth.bootstrap import FIRST_ADMIN, ensure_first_admin
 from storesense.settings import Settings
 from storesense.stack import running_stack
 
@@ -31,7 +32,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve_until_stopped(settings: Settings) -> None:
     stop = stop_event()
-    async with running_stack(settings):
+    async with running_stack(settings) as stack:
+        if password := await ensure_first_admin(stack.state):
+            print(
+                f"storesense: no users yet; created the first admin: user `{FIRST_ADMIN}`, "
+                f"password {password} (shown once; with Redis change it with "
+                f"`storesense users passwd {FIRST_ADMIN}`)",
+                flush=True,
+            )
         await stop.wait()
 
 

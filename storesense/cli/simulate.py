@@ -33,6 +33,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--members-csv", type=Path, help="write the member registry CSV here")
     parser.add_argument("--products-csv", type=Path, help="write the product catalog CSV here")
     parser.add_argument("--ground-truth", type=Path, help="write the ground truth JSON here")
+    parser.add_argument(
+        "--stock-readers",
+        action="store_true",
+        default=None,
+        help="floor and backroom RFID readers: stock moving all day, restocks in the truth",
+    )
 
 
 def add_simulation_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +64,7 @@ def simulation_overrides(args: argparse.Namespace, settings: Settings) -> dict[s
         "visitors_per_hour", "duration_s": "duration_s", "start_ms": "start_ms",
         "batch_size": "batch_size", "members_csv": "members_csv_out",
         "products_csv": "products_csv_out", "ground_truth": "ground_truth_out",
+        "stock_readers": "stock_readers",
     }  # fmt: skip
     for arg, field in names.items():
         value = getattr(args, arg, None)

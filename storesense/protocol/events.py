@@ -78,7 +78,10 @@ class RfidTag(Event, tag="rfid.tag"):
     def __post_init__(self) -> None:
         super().__post_init__()
         # EPCs compare case-insensitively; keep one spelling everywhere downstream.
-        msgspec.structs.force_setattr(self, "epc", self.epc.lower())
+        epc = self.epc
+        lower = epc.lower()
+        if lower != epc:  # most readers send lowercase already: no copy to set then
+            msgspec.structs.force_setattr(self, "epc", lower)
 
 
 class BeaconSighting(Event, tag="beacon.sighting"):
@@ -96,6 +99,8 @@ class BeaconSighting(Event, tag="beacon.sighting"):
                 "ibeacon:{uuid}:{major}:{minor} or eddystone-uid:{namespace}:{instance}, "
                 f"got {self.beacon[:100]!r}"
             )
+        if match.lastgroup == "eid":  # a member app's ID, the common case: nothing more
+            return
         for part in ("major", "minor"):
             value = match.group(part)
             if value is not None and int(value) > 65535:

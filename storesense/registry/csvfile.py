@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from storesense.errors import ConfigError
@@ -53,8 +53,12 @@ def parse_csv(
 ) -> list[T]:
     """Parse rows with `parse_row` (which records problems on the Row); raise
     ImportProblems listing them all, including repeated keys."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    # newline="": line breaks are the csv module's to read (\r\n, \r, in quoted cells).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise ImportProblems(source, [f"line 1: {exc}"]) from None
     missing = [column for column in columns if column not in header]
     if missing:
         raise ImportProblems(
@@ -64,7 +68,7 @@ def parse_csv(
     records: list[T] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for line, cells in enumerate(reader, start=2):
+    for line, cells in enumerate(_readable(reader, problems), start=2):
         row = Row(cells, line, problems)
         record = parse_row(row)
         if record is None or not row.ok:
@@ -77,6 +81,20 @@ def parse_csv(
     if problems:
         raise ImportProblems(source, problems)
     return records
+
+
+def _readable(
+    reader: csv.DictReader[str], problems: list[str]
+) -> Iterator[dict[str | None, str | None]]:
+    """The reader's rows up to one the csv module cannot read (a cell over its size
+    limit), which is recorded as a problem."""
+    line = 2  # the header is line 1; lines are counted in rows, as parse_csv does
+    try:
+        for row in reader:
+            yield row
+            line += 1
+    except csv.Error as exc:
+        problems.append(f"line {line}: {exc}")
 
 
 def split_list(cell: str) -> tuple[str, ...]:

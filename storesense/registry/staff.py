@@ -15,12 +15,24 @@ COLUMNS = ("staff_id", "name", "role", "badge_epcs", "beacons")
 _STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
 
+class Shift(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
+    """A recurring shift: weekdays (mon…sun) and a HH:MM-HH:MM window, store-local."""
+
+    store: str
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    hours: str = "00:00-24:00"
+    zones: tuple[str, ...] = ()  # zone ids or globs covered; empty = all
+
+
 class StaffMember(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
     staff_id: str
     name: str
     role: str | None = None
     badge_epcs: tuple[str, ...] = ()
     beacons: tuple[str, ...] = ()
+    # Not in the CSV (set over the API): the stores they work in, and their shifts.
+    stores: tuple[str, ...] = ()
+    shifts: tuple[Shift, ...] = ()
 
 
 def parse_staff_csv(text: str, source: str = "staff CSV") -> list[StaffMember]:

@@ -52,3 +52,12 @@ async def load_one(state: StateStore, model: type[R], key: str) -> R | None:
 async def versions(state: StateStore) -> tuple[int, ...]:
     """The versions of every registry kind, to notice any change."""
     return tuple([await state.records_version(kind) for kind in KINDS.values()])
+
+
+async def delete(state: StateStore, model: type[R], key: str) -> bool:
+    """Remove one record; False if there was none."""
+    kind = KINDS[model]
+    if await state.record(kind, key) is None:
+        return False
+    await state.delete_records(kind, [key])
+    return True

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from storesense.backends.state.base import DeviceRecord, StateStore
-from storesense.backends.state.memory import MemoryState
 from storesense.backends.state.redis import RedisState
 from storesense.errors import BackendUnavailable
 from storesense.protocol.alerts import Alert
 from storesense.registry import stored
 from storesense.registry.members import Member
-from tests.servers import Redis, free_port
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def state(request: pytest.FixtureRequest) -> AsyncIterator[StateStore]:
-    if request.param == "memory":
-        store: StateStore = MemoryState()
-    else:
-        server: Redis = request.getfixturevalue("redis_server")
-        store = RedisState(server.url, prefix=f"t{uuid.uuid4().hex[:8]}")
-    yield store
-    await store.close()
+from tests.servers import free_port
 
 
 def _alert(alert_id: str, store: str = "s1") -> Alert:
@@ -45,6 +31,19 @@ async def test_replayed_event_key_is_claimed_once(state: StateStore) -> None:
 async def test_same_event_id_on_other_device_or_store_is_distinct(state: StateStore) -> None:
     keys = [("s1", "d1", "e1"), ("s1", "d2", "e1"), ("s2", "d1", "e1")]
     assert await state.claim_events(keys, ttl_s=60) == [True, True, True]
+
+
+async def test_claims_of_interleaved_devices_answer_in_order(state: StateStore) -> None:
+    await state.claim_events([("s1", "d2", "b"), ("s2", "d1", "c")], ttl_s=60)
+    keys = [("s1", "d1", "a"), ("s1", "d2", "b"), ("s1", "d1", "b"), ("s2", "d1", "c")]
+    assert await state.claim_events(keys, ttl_s=60) == [True, False, True, False]
+
+
+@pytest.mark.parametrize("event_id", ['q"uote', "back\\slash", "é-ü-中", "nul\x00", "x:y", "[1]"])
+async def test_any_event_id_is_claimed_once(state: StateStore, event_id: str) -> None:
+    assert await state.claim_events([("s1", "d1", event_id)], ttl_s=60) == [True]
+    assert await state.claim_events([("s1", "d1", event_id)], ttl_s=60) == [False]
+    assert await state.claim_events([("s1", "d1", event_id + "2")], ttl_s=60) == [True]
 
 
 async def test_concurrent_claims_of_one_key_admit_exactly_one(state: StateStore) -> None:
@@ -76,6 +75,8 @@ async def test_registry_records_upsert_and_version_per_kind(state: StateStore) -
     assert await state.record("members", "nobody") is None
     assert await state.records("staff") == {"s1": b"badge"}
     assert await state.records_version("staff") == 1
+    v3 = await state.delete_records("members", ["m1", "nobody"])
+    assert v3 > v2 and await state.records("members") == {"m2": b"two"}
 
 
 async def test_typed_registry_round_trip(state: StateStore) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,8 +56,20 @@ def demo_process(tmp_path: Path) -> Iterator[dict[str, Any]]:
         log.close()
 
 
-async def first_sse_alert(api: str) -> dict[str, Any]:
-    url = f"http://{api}/api/v1/alerts/stream"
+def demo_login(api: str, log: Path) -> str:
+    """Sign in as the demo's assistant with the password the demo printed."""
+    wait_until(lambda: "password: " in log.read_text(), 30, "the demo's sign-in line")
+    printed = re.search(r"password: (\S+)", log.read_text())
+    assert printed, log.read_text()[-2000:]
+    response = httpx.post(f"http://{api}/api/v1/auth/login",
+                          json={"username": "assistant", "password": printed.group(1)})  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["role"] == "assistant"
+    return str(response.json()["access_token"])
+
+
+async def first_sse_alert(api: str, token: str) -> dict[str, Any]:
+    url = f"http://{api}/api/v1/alerts/stream?access_token={token}"
     async with httpx.AsyncClient(timeout=None) as client, client.stream("GET", url) as response:
         assert response.status_code == 200
         async for line in response.aiter_lines():
@@ -65,8 +78,8 @@ async def first_sse_alert(api: str) -> dict[str, Any]:
     raise AssertionError("SSE stream ended without an alert")
 
 
-async def first_ws_alert(api: str) -> dict[str, Any]:
-    async with websockets.connect(f"ws://{api}/api/v1/alerts/ws") as socket:
+async def first_ws_alert(api: str, token: str) -> dict[str, Any]:
+    async with websockets.connect(f"ws://{api}/api/v1/alerts/ws?access_token={token}") as socket:
         return dict(json.loads(await socket.recv()))
 
 
@@ -74,6 +87,10 @@ async def first_mqtt_alert(port: int) -> dict[str, Any]:
     async with aiomqtt.Client("127.0.0.1", port, identifier="test-handheld") as client:
         await client.subscribe("storesense/v1/+/alerts", qos=1)
         async for message in client.messages:
+            # amqtt hands a late subscriber retained messages of other topics (the devices'
+            # `status`), which the subscription does not match: skip them.
+            if not message.topic.matches("storesense/v1/+/alerts"):
+                continue
             assert isinstance(message.payload, bytes)
             return dict(json.loads(message.payload))
     raise AssertionError("MQTT subscription ended without an alert")
@@ -83,9 +100,12 @@ async def test_demo_shows_a_member_arrived_alert_within_60_seconds(
     demo_process: dict[str, Any],
 ) -> None:
     api, port = demo_process["api"], demo_process["broker_port"]
+    token = demo_login(api, demo_process["log"])
     try:
         sse, ws, mqtt = await asyncio.wait_for(
-            asyncio.gather(first_sse_alert(api), first_ws_alert(api), first_mqtt_alert(port)),
+            asyncio.gather(
+                first_sse_alert(api, token), first_ws_alert(api, token), first_mqtt_alert(port)
+            ),
             timeout=60,
         )
     except TimeoutError:
@@ -97,6 +117,6 @@ async def test_demo_shows_a_member_arrived_alert_within_60_seconds(
         assert alert["title"] and "Last visit" in alert["body"]
     assert sse["id"] == ws["id"] == mqtt["id"]  # one alert, three channels
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
         listed = (await client.get(f"http://{api}/api/v1/alerts")).json()["alerts"]
     assert sse["id"] in [alert["id"] for alert in listed]

@@ -14,6 +14,7 @@ import pytest
 
 from storesense.backends.timeseries.sqlite import SQLiteTimeSeries
 from storesense.stack import RunningStack, running_stack
+from tests.api.auth_helpers import admin_headers
 from tests.e2e.helpers import eventually, publish, stack_settings
 
 
@@ -97,8 +98,10 @@ async def test_device_status_is_tracked(stack: RunningStack) -> None:
     await publish(port, "storesense/v1/s1/rfid-1/status",
             {"state": "online", "ts": 1_795_658_400_000, "kind": "rfid", "version": "1.0"})  # fmt: skip
 
+    headers = await admin_headers(stack.state)
+
     async def devices() -> list[dict[str, object]]:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(headers=headers) as client:
             return list((await client.get(f"{stack.api_url}/api/v1/devices")).json()["devices"])
 
     listed = await eventually(devices, lambda d: len(d) == 1)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,10 @@ def test_backlog_goes_out_in_full_batches_under_the_size_limit(
     assert MAX_MESSAGE_BYTES - 4096 < recorder.max_payload < MAX_MESSAGE_BYTES
 
 
+def _at_least(recorder: Recorder, messages: int) -> bool:
+    return len(recorder.batch_sizes) >= messages
+
+
 def test_events_leave_the_outbox_only_on_puback_and_are_resent_after_reconnect(
     tmp_path: Path, broker: Mosquitto, recorder: Recorder
 ) -> None:
@@ -91,9 +96,13 @@ def test_events_leave_the_outbox_only_on_puback_and_are_resent_after_reconnect(
         assert runner.publisher is not None and runner.publisher.wait_connected(10)
         assert runner.sink is not None and runner.outbox is not None
         proxy.pass_replies.clear()  # the broker gets everything, the agent no PUBACK
-        for seq in range(1, 41):
+        # One message each for the first four (events emitted faster than the publisher
+        # wakes would share a batch), then the rest while the window is full.
+        for seq in range(1, 5):
             runner.sink.emit([door_event(seq)])
-        wait_for(lambda: len(recorder.batch_sizes) >= 4, 10, "four messages at the broker")
+            wait_for(partial(_at_least, recorder, seq), 10, f"message {seq} at the broker")
+        for seq in range(5, 41):
+            runner.sink.emit([door_event(seq)])
         time.sleep(0.5)
         assert len(recorder.batch_sizes) == 4  # the in-flight window is full
         assert runner.outbox.depth == 40  # nothing deleted without a PUBACK

@@ -208,7 +208,7 @@ async def test_redelivered_message_restores_points_a_killed_worker_never_stored(
             "items": [{"epc": garment, "qty": 1, "price": 10}]}  # fmt: skip
     lost: list[Point] = []
     original_submit = harness.writer.submit
-    harness.writer.submit = lost.extend  # type: ignore[method-assign]  # the crash
+    harness.writer.submit = lost.extend  # type: ignore[method-assign,assignment]  # the crash
     await harness.send("rfid-1", enter)
     await harness.send("pos-1", sale)
     harness.writer.submit = original_submit  # type: ignore[method-assign]

@@ -50,3 +50,14 @@ def test_bad_product_rows_are_named(row: str, complaint: str) -> None:
     with pytest.raises(ImportProblems) as caught:
         parse_products_csv(PRODUCTS + row + "\n")
     assert complaint in caught.value.problems[0]
+
+
+def test_bare_carriage_returns_end_rows_and_an_unreadable_cell_is_a_problem() -> None:
+    # Found by the API fuzz: the csv module's errors were a 500 from the import routes.
+    coat, tee = parse_products_csv(
+        PRODUCTS + "80614141123458,COAT,Coat,,,\r614141123452,TEE,Tee,,,"
+    )
+    assert (coat.style, tee.style) == ("COAT", "TEE")
+    with pytest.raises(ImportProblems) as caught:
+        parse_products_csv(PRODUCTS + "80614141123458,COAT,Coat,,,\n614141123452," + "x" * 200_000)
+    assert caught.value.problems[0].startswith("line 3: field larger than field limit")

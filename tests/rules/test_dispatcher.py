@@ -60,3 +60,30 @@ async def test_full_queue_drops_and_counts_instead_of_blocking() -> None:
         await dispatcher.drain()
     assert dispatcher.counters["slow"].dropped >= 2
     assert len(slow.received) + dispatcher.counters["slow"].dropped == 5
+
+
+class SwallowsCancel:
+    """A channel whose client drops a cancellation (as 3.11's wait_for can when the reply
+    arrives at the same moment) and finishes its delivery."""
+
+    name = "swallowing"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def deliver(self, alert: Alert) -> None:
+        self.started.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            assert current is not None
+            current.uncancel()
+
+
+async def test_shutdown_does_not_hang_on_a_channel_that_swallows_its_cancellation() -> None:
+    channel = SwallowsCancel()
+    async with asyncio.timeout(2):
+        async with Dispatcher([channel]) as dispatcher:
+            dispatcher.publish(alert(1))
+            await channel.started.wait()

@@ -21,6 +21,9 @@ T = TypeVar("T")
 # None to delete; and a result for the caller). It may run more than once (optimistic
 # concurrency), so it must not have side effects.
 Transition = Callable[[bytes | None], tuple[bytes | None, T]]
+# The same for one stored alert: the alert (None if unknown or trimmed) -> (the changed
+# alert to store, or None to leave it; a result). Pure, for the same reason.
+AlertTransition = Callable[[Alert | None], tuple[Alert | None, T]]
 
 
 class DeviceRecord(msgspec.Struct, kw_only=True, omit_defaults=True, frozen=True):
@@ -49,6 +52,10 @@ class StateStore(Protocol):
         kind's new registry version."""
         ...
 
+    async def delete_records(self, kind: str, record_ids: Sequence[str]) -> int:
+        """Remove registry records by id; return the kind's new registry version."""
+        ...
+
     async def records(self, kind: str) -> dict[str, bytes]: ...
 
     async def record(self, kind: str, record_id: str) -> bytes | None: ...
@@ -65,6 +72,27 @@ class StateStore(Protocol):
         self, store: str | None = None, *, limit: int = 100, after_id: str | None = None
     ) -> list[Alert]:
         """Alerts in id (= time) order: the newest `limit`, or those after `after_id`."""
+        ...
+
+    async def alert(self, alert_id: str) -> Alert | None:
+        """One stored alert by id."""
+        ...
+
+    async def update_alert(self, alert_id: str, transition: AlertTransition[T]) -> T:
+        """Atomically read, change and store one alert (concurrent changes never interleave:
+        exactly one of two racing claims is applied); the change index and the lifecycle
+        timer (`alert.due`) follow the stored alert."""
+        ...
+
+    async def alert_changes(
+        self, store: str | None, since_ms: int, *, limit: int = 1000
+    ) -> list[Alert]:
+        """Alerts (latest version) whose last change was at or after `since_ms`, in change
+        order: what a reconnecting live client missed."""
+        ...
+
+    async def due_alerts(self, now_ms: int, *, limit: int = 500) -> list[str]:
+        """Ids of alerts whose `due` time has come (escalation, expiry), earliest first."""
         ...
 
     async def update(self, key: str, transition: Transition[T], ttl_s: int | None = None) -> T:

@@ -5,22 +5,26 @@ from __future__ import annotations
 import bisect
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from storesense.backends.state.base import (
+    AlertTransition,
     DeviceRecord,
     EventKey,
     T,
     Transition,
 )
-from storesense.protocol.alerts import Alert
+from storesense.protocol.alerts import Alert, changed_ms
 
 
 class MemoryState:
     """StateStore kept in dicts. Dedupe keys are bounded: past `max_event_keys` the oldest
     are forgotten first (a replay older than that would be accepted again)."""
 
-    def __init__(self, max_event_keys: int = 2_000_000) -> None:
+    def __init__(
+        self, max_event_keys: int = 2_000_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock  # seconds, for expiries (tests pass a fake one)
         self._seen: OrderedDict[EventKey, float] = OrderedDict()
         self._max_event_keys = max_event_keys
         self._devices: dict[tuple[str, str], DeviceRecord] = {}
@@ -28,10 +32,11 @@ class MemoryState:
         self._versions: dict[str, int] = {}
         self._alerts: dict[str, list[str]] = {}  # store -> sorted alert ids
         self._alert_by_id: dict[str, Alert] = {}
+        self._alert_due: dict[str, int] = {}  # alert id -> epoch ms of its next timed change
         self._docs: dict[str, tuple[bytes, float | None]] = {}  # key -> (value, expiry)
 
     async def claim_events(self, keys: Sequence[EventKey], ttl_s: int) -> list[bool]:
-        now = time.monotonic()
+        now = self._clock()
         results = []
         for key in keys:
             expiry = self._seen.get(key)
@@ -59,6 +64,13 @@ class MemoryState:
         self._versions[kind] = self._versions.get(kind, 0) + 1
         return self._versions[kind]
 
+    async def delete_records(self, kind: str, record_ids: Sequence[str]) -> int:
+        stored = self._records.setdefault(kind, {})
+        for record_id in record_ids:
+            stored.pop(record_id, None)
+        self._versions[kind] = self._versions.get(kind, 0) + 1
+        return self._versions[kind]
+
     async def records(self, kind: str) -> dict[str, bytes]:
         return dict(self._records.get(kind, {}))
 
@@ -72,9 +84,43 @@ class MemoryState:
         ids = self._alerts.setdefault(alert.store, [])
         if alert.id not in self._alert_by_id:
             bisect.insort(ids, alert.id)
-        self._alert_by_id[alert.id] = alert
+        self._store_alert(alert)
         while len(ids) > keep:
-            del self._alert_by_id[ids.pop(0)]
+            old = ids.pop(0)
+            del self._alert_by_id[old]
+            self._alert_due.pop(old, None)
+
+    def _store_alert(self, alert: Alert) -> None:
+        self._alert_by_id[alert.id] = alert
+        if alert.due is None:
+            self._alert_due.pop(alert.id, None)
+        else:
+            self._alert_due[alert.id] = alert.due
+
+    async def alert(self, alert_id: str) -> Alert | None:
+        return self._alert_by_id.get(alert_id)
+
+    async def update_alert(self, alert_id: str, transition: AlertTransition[T]) -> T:
+        # One event loop and a synchronous transition: nothing can interleave.
+        new, result = transition(self._alert_by_id.get(alert_id))
+        if new is not None and alert_id in self._alert_by_id:
+            self._store_alert(new)
+        return result
+
+    async def alert_changes(
+        self, store: str | None, since_ms: int, *, limit: int = 1000
+    ) -> list[Alert]:
+        found = [
+            alert
+            for alert in self._alert_by_id.values()
+            if (store is None or alert.store == store) and changed_ms(alert) >= since_ms
+        ]
+        found.sort(key=lambda a: (changed_ms(a), a.id))
+        return found[:limit]
+
+    async def due_alerts(self, now_ms: int, *, limit: int = 500) -> list[str]:
+        due = sorted((at, alert_id) for alert_id, at in self._alert_due.items() if at <= now_ms)
+        return [alert_id for _, alert_id in due[:limit]]
 
     async def alerts(
         self, store: str | None = None, *, limit: int = 100, after_id: str | None = None
@@ -95,7 +141,7 @@ class MemoryState:
         if new is None:
             self._docs.pop(key, None)
         else:
-            self._docs[key] = (new, time.monotonic() + ttl_s if ttl_s else None)
+            self._docs[key] = (new, self._clock() + ttl_s if ttl_s else None)
         return result
 
     async def get(self, key: str) -> bytes | None:
@@ -115,7 +161,7 @@ class MemoryState:
         if entry is None:
             return None
         value, expiry = entry
-        if expiry is not None and expiry <= time.monotonic():
+        if expiry is not None and expiry <= self._clock():
             del self._docs[key]
             return None
         return value

@@ -14,11 +14,12 @@ integers beyond int64, strings over 64 KiB, the reserved key `time`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from storesense.errors import StoresenseError
 
@@ -61,6 +62,9 @@ class Point:
     tags: Mapping[str, str]  # bounded-cardinality dimensions only (store, device, type, zone...)
     fields: Mapping[str, FieldValue]  # at least one field
     ts_ns: int  # epoch nanoseconds
+    # Its line protocol, when the builder wrote it already (`Point.trusted`); not part of
+    # the point's value: equal points compare equal with or without it.
+    line: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_measurement(self.measurement)
@@ -77,6 +81,36 @@ class Point:
             if key in self.tags:
                 raise ValueError(f"{where}: `{key}` is both a tag and a field")
             _check_field_value(where, key, field)
+
+    @classmethod
+    def trusted(
+        cls,
+        measurement: str,
+        tags: Mapping[str, str],
+        fields: Mapping[str, FieldValue],
+        ts_ns: int,
+        line: str | None = None,
+    ) -> Point:
+        """A point whose values its builder guarantees would pass the checks above (e.g.
+        built from decoded, validated events): skips them, on paths that build one per event.
+        `line`, if given, must be what `line_protocol.encode_point` makes of the point."""
+        point = _new(cls)
+        _set_measurement(point, measurement)
+        _set_tags(point, tags)
+        _set_fields(point, fields)
+        _set_ts_ns(point, ts_ns)
+        _set_line(point, line)
+        return point
+
+
+# The slots' own setters: cheaper than object.__setattr__, and past the frozen guard.
+_new = object.__new__
+_slot: dict[str, Any] = dict(vars(Point))
+_set_measurement = _slot["measurement"].__set__
+_set_tags = _slot["tags"].__set__
+_set_fields = _slot["fields"].__set__
+_set_ts_ns = _slot["ts_ns"].__set__
+_set_line = _slot["line"].__set__
 
 
 def check_measurement(measurement: str) -> None:

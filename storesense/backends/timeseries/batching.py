@@ -19,12 +19,20 @@ memory are handled by this one task, so a batch is never written and spooled at 
 
 `flush` waits until points are safe (written, or on disk in the spool): what a caller needs
 before acknowledging their source. `drain` waits until they are written to the backend.
+
+`flush(deadline_s)` bounds that wait when the backend is slow rather than down: once a flush
+has waited `deadline_s`, the task makes what it waits for durable in the spool while the write
+in flight goes on. Points still in memory move to the spool (written from there later, as after
+an outage); the batch being written is copied there too, in the same fsynced transaction. When
+that write succeeds the copy is removed again; when it fails, the copy is what gets written.
+A copy that cannot be removed is written a second time, which stores the same points once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -35,7 +43,7 @@ from types import TracebackType
 from typing import Any
 
 from storesense.backends.timeseries.base import Point, PointsRejected, TimeSeriesStore
-from storesense.backends.timeseries.spool import PointSpool, SpoolError
+from storesense.backends.timeseries.spool import PointSpool, SpoolBatch, SpoolError
 from storesense.errors import BackendUnavailable
 
 logger = logging.getLogger(__name__)
@@ -56,6 +64,15 @@ class _Run:
 
     first: int
     count: int
+
+
+@dataclass(slots=True)
+class _Copy:
+    """The batch being written from memory also sits in the spool: `run` among the spool's
+    runs (its oldest), in rows up to `last_id`."""
+
+    run: _Run
+    last_id: int
 
 
 class _Stopped(Exception):
@@ -95,6 +112,8 @@ class BatchingWriter:
         self.dropped = 0  # lost: memory or spool full, unreadable in the spool, unwritten at close
         self.rejected = 0  # refused by the backend as invalid (never retried)
         self.retries = 0  # failed attempts that were retried
+        self.secured = 0  # points put in the spool because a flush passed its deadline
+        self.secures = 0  # how many times that happened
         # Points are numbered in submission order; flush() and drain() wait for a number.
         # Memory: `_buffer` ends at number `_submitted`; `_held` are runs taken from its front
         # (being written, or failed to spool), which overflow never drops.
@@ -108,6 +127,10 @@ class BatchingWriter:
         # flush() and drain() callers: (target number, durable is enough, future).
         self._waiters: list[tuple[int, bool, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
+        # A flush passed its deadline: make memory durable in the spool during the write.
+        self._secure_wanted = False
+        self._secure_signal: asyncio.Future[None] | None = None  # set while a write is awaited
+        self._copy: _Copy | None = None  # the batch in flight, when it has a copy in the spool
         self._stop: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._attempt = 0  # consecutive failed writes
@@ -142,10 +165,23 @@ class BatchingWriter:
         if len(self._buffer) >= min(self.batch_size, self.spill_at_points):
             self._wake.set()
 
-    async def flush(self) -> None:
+    async def flush(self, deadline_s: float | None = None) -> None:
         """Wait until every point submitted so far is safe: written, rejected or dropped (and
-        counted), or on disk in the spool. Without a spool this is `drain`."""
-        await self._wait_for(self._submitted, durable=True)
+        counted), or on disk in the spool. Without a spool this is `drain`.
+
+        With `deadline_s` and a spool, a write that takes longer is not waited out: past the
+        deadline the points are put in the spool (fsynced), and flush returns once they are."""
+        waiter = self._register(self._submitted, durable=True)
+        if waiter is None:
+            return
+        if deadline_s is not None and self.spool is not None:
+            done, _ = await asyncio.wait((waiter,), timeout=deadline_s)
+            if not done:
+                self._secure_wanted = True
+                if self._secure_signal is not None and not self._secure_signal.done():
+                    self._secure_signal.set_result(None)
+                self._wake.set()
+        await waiter
 
     async def drain(self) -> None:
         """Wait until every point submitted so far, and every point spooled before them, is
@@ -153,14 +189,20 @@ class BatchingWriter:
         await self._wait_for(self._submitted, durable=False)
 
     async def _wait_for(self, target: int, durable: bool) -> None:
+        waiter = self._register(target, durable)
+        if waiter is not None:
+            await waiter
+
+    def _register(self, target: int, durable: bool) -> asyncio.Future[None] | None:
+        """A future set once the points before `target` are settled; None when they are."""
         if self._settled_before(durable) >= target:
-            return
+            return None
         if self._task is None or self._task.done():
             raise RuntimeError("BatchingWriter is not running: use `async with writer:` or start()")
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append((target, durable, waiter))
         self._wake.set()
-        await waiter
+        return waiter
 
     async def start(self) -> None:
         """Open the spool (SpoolError when it cannot be) and start writing, the spool first."""
@@ -272,6 +314,7 @@ class BatchingWriter:
         # The spool is someone else's from here on: a later start() numbers it afresh.
         self._spooled_runs.clear()
         self._attempt, self._retry_at, self._spool_retry_at = 0, None, 0.0
+        self._secure_wanted, self._copy = False, None
         for _, _, waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -329,7 +372,15 @@ class BatchingWriter:
             return
         if not self._held:
             self._hold(min(self.batch_size, len(self._buffer)))
-        if await self._write(self._held[0][1]):
+        written = await self._write(self._held[0][1], from_memory=True)
+        copy, self._copy = self._copy, None
+        if written:
+            self._release_held()
+            if copy is not None:
+                await self._remove_copy(copy)
+            self._settle()
+        elif copy is not None:
+            # Not written (yet): the copy in the spool is written in their place.
             self._release_held()
             self._settle()
 
@@ -352,12 +403,12 @@ class BatchingWriter:
         self._settle_spooled(batch.rows)
         self._settle()
 
-    async def _write(self, points: list[Point]) -> bool:
+    async def _write(self, points: list[Point], from_memory: bool = False) -> bool:
         """One attempt; True when the backend answered (written or rejected), False when it
         is unavailable (retry after the backoff) or close() interrupted the write."""
         count = len(points)
         try:
-            await self._unless_stopped(self.store.write(points))
+            await self._unless_stopped(self.store.write(points), from_memory)
         except _Stopped:
             return False
         except BackendUnavailable as exc:
@@ -397,12 +448,27 @@ class BatchingWriter:
         self._attempt, self._retry_at = 0, None
         return True
 
-    async def _unless_stopped(self, write: Coroutine[Any, Any, None]) -> None:
-        """Await the write, cancelling it if close() stops the writer first."""
+    async def _unless_stopped(self, write: Coroutine[Any, Any, None], from_memory: bool) -> None:
+        """Await the write, cancelling it if close() stops the writer first. Meanwhile, when
+        a flush passes its deadline, secure memory in the spool (`held[0]` is what is being
+        written when `from_memory`)."""
         assert self._stop is not None
         task = asyncio.ensure_future(write)
         try:
-            await asyncio.wait((task, self._stop), return_when=asyncio.FIRST_COMPLETED)
+            while not task.done() and not self._stop.done():
+                if self._secure_wanted:
+                    self._secure_wanted = False
+                    if self._secure_needed():
+                        await self._secure(from_memory)
+                    continue
+                self._secure_signal = asyncio.get_running_loop().create_future()
+                try:
+                    await asyncio.wait(
+                        (task, self._stop, self._secure_signal),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    self._secure_signal = None
         finally:
             if not task.done():
                 task.cancel()
@@ -410,6 +476,67 @@ class BatchingWriter:
         if task.cancelled():
             raise _Stopped
         task.result()
+
+    def _secure_needed(self) -> bool:
+        """A flush waits for points that are not durable yet, and the spool can take them."""
+        return (
+            self._spool_usable()
+            and any(durable and not waiter.done() for _, durable, waiter in self._waiters)
+            and self._settled_before(durable=True) < self._submitted
+        )
+
+    async def _secure(self, in_flight: bool) -> None:
+        """Make every point in memory durable in the spool, in one transaction: move those not
+        being written, and copy `held[0]` when `in_flight` (its write goes on meanwhile)."""
+        assert self.spool is not None
+        # A copy is removed by id once written, so it must be the spool's oldest rows.
+        copy = self._held[0] if in_flight and self._copy is None and self._held else None
+        if copy is not None and self.spool.count:
+            copy = None
+        start = 1 if in_flight and self._held else 0
+        if self._buffer:
+            self._hold(len(self._buffer))
+        moving = list(itertools.islice(self._held, start, None))
+        points = list(copy[1]) if copy is not None else []
+        for _, held in moving:
+            points.extend(held)
+        if not points:
+            return
+        try:
+            dropped = await self.spool.append(points)
+        except SpoolError as exc:
+            self._spool_failed("append", exc)  # moving stays held, as after a failed spill
+            return
+        # Nothing else touched `_held` meanwhile: this task is the only one that does.
+        for _ in moving:
+            self._held.pop()
+        if copy is not None:
+            run = _Run(copy[0], len(copy[1]))
+            self._spooled_runs.appendleft(run)
+            self._copy = _Copy(run, self.spool.last_id - (len(points) - run.count))
+        for first, held in moving:
+            self._held_count -= len(held)
+            self._spooled_runs.append(_Run(first, len(held)))
+        self.secured += len(points)
+        self.secures += 1
+        if dropped:
+            self.dropped += dropped
+            self._settle_spooled(dropped)
+        self._settle()
+
+    async def _remove_copy(self, copy: _Copy) -> None:
+        """The batch in flight was written: take its copy out of the spool."""
+        assert self.spool is not None
+        run = copy.run
+        if not run.count or not self._spooled_runs or self._spooled_runs[0] is not run:
+            return  # dropped to make room in the spool
+        try:
+            await self.spool.remove(SpoolBatch(points=[], rows=run.count, last_id=copy.last_id))
+        except SpoolError as exc:
+            # Left in the spool: written again later, which stores the same points once.
+            self._spool_failed("remove", exc)
+            return
+        self._settle_spooled(run.count)
 
     def _hold(self, count: int) -> None:
         first = self._submitted - len(self._buffer)
@@ -445,12 +572,19 @@ class BatchingWriter:
     def _settled_before(self, durable: bool) -> int:
         """The number of the oldest point not yet written (or rejected or dropped), or with
         `durable` not yet safe (also not spooled); every point before it is."""
-        # Spooled points are older than held ones, which are older than the buffer's.
-        if self._spooled_runs and not durable:
-            return self._spooled_runs[0].first
-        if self._held:
-            return self._held[0][0]
-        return self._submitted - len(self._buffer)
+        # Spooled points are older than held ones, which are older than the buffer's; except
+        # points moved to the spool while an older batch was being written from memory.
+        if not self._held:
+            memory = self._submitted - len(self._buffer)
+        elif durable and self._copy is not None:
+            # The batch in flight is also in the spool: durable.
+            later = self._submitted - len(self._buffer)
+            memory = self._held[1][0] if len(self._held) > 1 else later
+        else:
+            memory = self._held[0][0]
+        if durable or not self._spooled_runs:
+            return memory
+        return min(self._spooled_runs[0].first, memory)
 
     def _settle(self) -> None:
         """Wake the flush() and drain() callers whose points are all settled."""

@@ -108,6 +108,7 @@ class PointSpool:
         self.count = 0  # points in the spool
         self.bytes = 0  # their size as counted against max_bytes
         self.dropped_total = 0  # points ever dropped to respect max_bytes, by any process
+        self.last_id = 0  # the row id of the newest point appended by this process
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
         self._unlogged_drops = 0
@@ -240,6 +241,8 @@ class PointSpool:
         added = sum(len(body) for body in bodies) + ROW_OVERHEAD_BYTES * len(bodies)
         with self._transaction() as db:
             db.executemany("INSERT INTO points (body) VALUES (?)", [(body,) for body in bodies])
+            # The rows of one append have consecutive ids, ending at this one.
+            self.last_id = int(db.execute("SELECT max(id) FROM points").fetchone()[0] or 0)
             total = self.bytes + added
             dropped = freed = 0
             if total > self.max_bytes:

@@ -4,7 +4,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from edge.door.line import BAND, INSIDE, OUTSIDE, CountingLine, Direction, step
@@ -117,11 +117,13 @@ def _walk(line: CountingLine, along: float, offsets: list[float]) -> list[Direct
 def test_crossings_alternate_and_agree_with_where_the_walk_ends(
     line: CountingLine, along: float, path: list[float]
 ) -> None:
+    # Points within rounding of the band's edge may fall either way; keep clear of them.
+    assume(all(abs(abs(d) - line.band) > 1e-6 * (1 + line.band) for d in path))
     events = _walk(line, along, path)
     assert all(a != b for a, b in itertools.pairwise(events))
     net = events.count("in") - events.count("out")
     assert net in (-1, 0, 1)
-    definite = [d for d in path if abs(d) > line.band + 1e-6]
+    definite = [d for d in path if abs(d) > line.band]
     if not definite:
         assert events == []
     else:

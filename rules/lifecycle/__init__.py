@@ -1,0 +1,1 @@
+"""The alert lifecycle: raised → claimed → resolved, escalation, expiry, policy, outcomes."""
