@@ -173,6 +173,7 @@ def _apply(result: Changed | Refused) -> tuple[Alert | None, Changed | Refused]:
 async def run_timers(lifecycle: AlertLifecycle, interval_s: float) -> None:
     """Escalate and expire alerts as they come due, until cancelled. Several processes may
     run this at once: each change is applied, and announced, by exactly one of them."""
+    me = asyncio.current_task()
     while True:
         try:
             await lifecycle.tick()
@@ -180,4 +181,8 @@ async def run_timers(lifecycle: AlertLifecycle, interval_s: float) -> None:
             log.error("alert timers: state backend unavailable error=%s", exc)
         except Exception:  # one bad alert must not stop every escalation after it
             log.exception("alert timers: tick failed")
+        if me is not None and me.cancelling():
+            # Cancelled while a client library (Redis, MQTT) swallowed the CancelledError:
+            # stop anyway, or shutdown would wait on this loop for ever.
+            raise asyncio.CancelledError
         await asyncio.sleep(interval_s)
