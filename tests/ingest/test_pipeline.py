@@ -21,27 +21,17 @@ from storesense.backends.state.memory import MemoryState
 from storesense.backends.timeseries.base import Point
 from storesense.backends.timeseries.batching import BatchingWriter
 from storesense.backends.timeseries.sqlite import SQLiteTimeSeries
-from storesense.protocol.alerts import Alert
 from storesense.protocol.eid import eid_at
 from storesense.protocol.topics import Topics
 from storesense.registry import stored
 from storesense.registry.members import Member
 from storesense.settings import IngestSettings
+from tests.rules.recording import RecordingChannel
 
 NOW_MS = 1_795_658_400_000
 KEY = bytes(range(16))
 CARD = "e2" + "ab" * 11
 OTHER_KEY = b"n" * 16
-
-
-class RecordingChannel:
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    async def deliver(self, alert: Alert) -> None:
-        self.alerts.append(alert)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from storesense.registry.members import Member
 from storesense.registry.products import Product
 from storesense.registry.staff import StaffMember
 from storesense.settings import IngestSettings, load_settings
+from tests.rules.recording import RecordingChannel
 
 NOW_MS = 1_795_658_400_000  # a Thursday, 02:00 UTC
 MIN = 60_000
@@ -56,16 +57,6 @@ PRODUCTS = [
 
 def epc(gtin_index: int, serial: int) -> str:
     return encode_sgtin96(GTINS[gtin_index], serial, company_prefix_length=7)
-
-
-class RecordingChannel:
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.alerts: list[Alert] = []
-
-    async def deliver(self, alert: Alert) -> None:
-        self.alerts.append(alert)
 
 
 @dataclass
