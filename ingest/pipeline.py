@@ -3,7 +3,6 @@ members → update presence → rules → alerts. Transport-free, so tests drive
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +18,8 @@ from rules.member_arrived import MemberSighting
 from rules.raiser import AlertRaiser
 from storesense.backends.state.base import DeviceRecord, StateStore
 from storesense.backends.timeseries.base import Point
-from storesense.errors import BackendUnavailable, ProtocolError
+from storesense.errors import ProtocolError
+from storesense.periodic import every
 from storesense.protocol.alerts import Alert
 from storesense.protocol.decode import (
     AcceptedEvent,
@@ -229,12 +229,7 @@ class Pipeline:
         """Evaluate live stores' time-based rules every `interval_s` (default: the sweep
         interval) until cancelled; a backend outage skips a round, not the timer."""
         interval = interval_s or self._settings.sweep_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.evaluate_live_rules()
-            except BackendUnavailable as exc:
-                log.warning("rule timer skipped a round error=%s", exc)
+        await every(interval, self.evaluate_live_rules, "rule timer", wait_first=True)
 
     async def evaluate_rules(self, store: str, now_ms: int | None = None) -> list[Alert]:
         """The time-based rules of `store` at `now_ms` (default: its newest event time); the

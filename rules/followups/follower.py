@@ -10,8 +10,6 @@ steps are idempotent, so overlapping sweeps, or several API processes, count not
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -25,7 +23,7 @@ from rules.lifecycle.outcomes import PointQuery
 from rules.readmodel import MemberHistory
 from storesense.backends.state.base import StateStore
 from storesense.backends.timeseries.base import Point
-from storesense.errors import StoresenseError
+from storesense.periodic import every
 from storesense.settings import FollowupSettings
 
 log = logging.getLogger(__name__)
@@ -83,7 +81,6 @@ class FollowupFollower:
         self._clock = clock
         self.suggested = 0
         self.attributed = 0
-        self._stopping = asyncio.Event()
 
     async def sweep(self) -> None:
         end_ns = int((self._clock() + 60) * 1e9)
@@ -132,20 +129,6 @@ class FollowupFollower:
             key, lambda old: (old or b"1", old is None), ttl_s=_SUGGESTED_TTL_S
         )
 
-    def stop(self) -> None:
-        """Make `run` return after the sweep in progress. A flag rather than cancelling the
-        task: a cancellation arriving inside a client library (Redis, MQTT) may be swallowed
-        there, and the loop would then sweep on for ever."""
-        self._stopping.set()
-
     async def run(self) -> None:
-        """Sweep every `interval_s` until `stop` is called."""
-        while not self._stopping.is_set():
-            try:
-                await self.sweep()
-            except (StoresenseError, FollowupError) as exc:
-                log.error("followup sweep failed error=%s", exc)
-            except Exception:  # one bad point must not stop every later sweep
-                log.exception("followup sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.params.interval_s)
+        """Sweep every `interval_s` until cancelled."""
+        await every(self.params.interval_s, self.sweep, "followup sweep")

@@ -16,8 +16,6 @@ from storesense.backends.state.base import StateStore
 from storesense.registry.stores import store_locale
 from storesense.settings import Settings
 
-_STOP_WAIT_S = 5.0  # for the sweep in progress to finish at shutdown
-
 
 @asynccontextmanager
 async def followups_running(
@@ -35,17 +33,15 @@ async def followups_running(
         points=points,
         resolve_alert=delivery.lifecycle.resolve,
     )
-    follower = (
-        None if series is None else FollowupFollower(service, state, series, settings.followups)
-    )
-    task = None if follower is None else asyncio.create_task(follower.run(), name="followups")
+    follower = None
+    if series is not None:
+        follower = asyncio.create_task(
+            FollowupFollower(service, state, series, settings.followups).run(),
+            name="followups",
+        )
     try:
         yield service
     finally:
-        if follower is not None and task is not None:
-            follower.stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), _STOP_WAIT_S)
-            except TimeoutError:  # a sweep stuck on a backend: give up on it
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if follower is not None:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)

@@ -7,7 +7,6 @@ workers and API processes an escalation is announced once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from rules.lifecycle.policy import AlertPolicy
 from rules.lifecycle.roster import AlertRouting, Roster
 from storesense.backends.state.base import StateStore
 from storesense.backends.timeseries.base import Point
-from storesense.errors import BackendUnavailable
+from storesense.periodic import every
 from storesense.protocol.alerts import Alert, Outcome
 
 log = logging.getLogger(__name__)
@@ -173,16 +172,4 @@ def _apply(result: Changed | Refused) -> tuple[Alert | None, Changed | Refused]:
 async def run_timers(lifecycle: AlertLifecycle, interval_s: float) -> None:
     """Escalate and expire alerts as they come due, until cancelled. Several processes may
     run this at once: each change is applied, and announced, by exactly one of them."""
-    me = asyncio.current_task()
-    while True:
-        try:
-            await lifecycle.tick()
-        except BackendUnavailable as exc:
-            log.error("alert timers: state backend unavailable error=%s", exc)
-        except Exception:  # one bad alert must not stop every escalation after it
-            log.exception("alert timers: tick failed")
-        if me is not None and me.cancelling():
-            # Cancelled while a client library (Redis, MQTT) swallowed the CancelledError:
-            # stop anyway, or shutdown would wait on this loop for ever.
-            raise asyncio.CancelledError
-        await asyncio.sleep(interval_s)
+    await every(interval_s, lifecycle.tick, "alert timers")
