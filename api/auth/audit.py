@@ -5,6 +5,7 @@ stores) and store managers (their stores) over `GET /api/v1/auth/audit`."""
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 
@@ -30,6 +31,7 @@ class AuditEntry(msgspec.Struct, kw_only=True):
 
 
 _decoder = msgspec.json.Decoder(AuditEntry)
+_SEQUENCE = itertools.count()
 
 
 class AuditLog:
@@ -53,7 +55,11 @@ class AuditLog:
             action=action, member=member, store=store, route=route, ip=ip,
             personal_data=personal_data,
         )  # fmt: skip
-        key = f"{_PREFIX}{store or NO_STORE}:{entry.ts_ms:013x}-{secrets.token_hex(4)}"
+        # Within one millisecond a process's entries keep their order (the sequence number);
+        # the random part keeps keys of several processes apart.
+        sequence = next(_SEQUENCE)
+        suffix = f"{sequence:012x}-{secrets.token_hex(4)}"
+        key = f"{_PREFIX}{store or NO_STORE}:{entry.ts_ms:013x}-{suffix}"
         encoded = msgspec.json.encode(entry)
         await self._state.update(key, lambda _old: (encoded, None), ttl_s=self.retention_s)
         return entry
