@@ -172,8 +172,11 @@ class StoreStaffMember(BaseModel):
             badge_epcs=list(person.badge_epcs) if badges else None,
             beacons=list(person.beacons) if badges else None,
             shifts=[
-                StoreShiftBody.model_construct(days=list(s.days), hours=s.hours,
-                                               zones=list(s.zones))
+                StoreShiftBody.model_construct(
+                    days=[day for day in WEEKDAYS if day in s.days],  # as validation would
+                    hours=s.hours,
+                    zones=list(s.zones),
+                )
                 for s in shifts
             ],
             on_shift_now=any(on_shift(s, now) for s in shifts),
