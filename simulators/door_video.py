@@ -285,6 +285,10 @@ def person_mask(clip: DoorClip, x: float, y: float) -> npt.NDArray[np.uint8]:
     return (canvas[..., 2] > 60).astype(np.uint8) * 255
 
 
+def _touches_edge(mask: npt.NDArray[np.uint8]) -> bool:
+    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+
+
 def installer_settings(clip: DoorClip) -> dict[str, Any]:
     """The counter settings an installer would pick for this camera: the counting line
     through where people's bodies are when they stand on the threshold, the shop side,
@@ -304,9 +308,14 @@ def installer_settings(clip: DoorClip) -> dict[str, Any]:
     offset = ((inside[0] - outside[0]) * -dy + (inside[1] - outside[1]) * dx) / norm
     perspective = 1.0  # overhead: people shrink towards every edge, not one way
     if clip.spec.view == "angled":
-        far = centroid(0.0, -1.2)
-        slope = math.log(here[2] / far[2]) / max(here[1] - far[1], 1.0)
-        perspective = math.exp(slope * clip.camera.height)
+        # Measured where a whole person is in view, as far from the line as can be: a
+        # body cut by the image's edge would seem to shrink far faster than it does.
+        for depth in (-1.2, 1.2, -0.8, 0.8, -0.5, 0.5):
+            if not _touches_edge(person_mask(clip, 0.0, depth)):
+                far = centroid(0.0, depth)
+                slope = math.log(here[2] / far[2]) / (here[1] - far[1])
+                perspective = math.exp(slope * clip.camera.height)
+                break
     return {
         "line": [[round(left[0]), round(left[1])], [round(right[0]), round(right[1])]],
         "in_side": "right" if offset > 0 else "left",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -77,6 +77,10 @@ class BlobSettings:
     # is within these bounds.
     grid_agreement: tuple[float, float] = (0.6, 1.6)
     share_ratio: float = 0.55  # a blob split between tracks needs this area per person
+    # A small blob (under `slight_ratio` of a person's area) this much narrower across the
+    # line than a person's shoulders is not a person (a dog, a trolley, a bag).
+    min_width_ratio: float = 0.6
+    slight_ratio: float = 0.6
     anchor: Anchor = "centroid"
 
 
@@ -139,7 +143,8 @@ def detect(
     split between them if it is big enough for that many. `keep(x, y)` may reject blobs by
     where they are (outside the counting zone).
     """
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, found_labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    labels: npt.NDArray[np.integer[Any]] = np.asarray(found_labels, np.int32)
     seeds_by_label: dict[int, list[tuple[float, float]]] = {}
     h, w = mask.shape[:2]
     for sx, sy in seeds:
@@ -150,22 +155,42 @@ def detect(
     for label in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[label])
         cx, cy = (float(v) for v in centroids[label])
-        if keep is not None and not keep(cx, cy):
-            continue
         expected = settings.size.at(cy)
         if area < settings.min_area_ratio * expected:
             continue
-        ys, xs = np.nonzero(labels[y : y + bh, x : x + bw] == label)
-        points = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
         inside = seeds_by_label.get(label, [])
         tracked = min(len(inside), math.floor(area / (settings.share_ratio * expected)))
         if tracked < 2:
-            found.append(_detection(points, settings))
+            if keep is None or keep(cx, cy):
+                detection = _detection(_pixels(labels, label, (x, y, bw, bh)), settings)
+                if not _too_slight(detection, cy, settings):
+                    found.append(detection)
             continue
-        for group in _split(points, inside):
-            if len(group) >= settings.min_area_ratio * expected * 0.5:
-                found.append(_detection(group, settings, shared=True))
+        # Split first, then keep the shares near the line: a crowd outside merged with
+        # people on the threshold must not hide them.
+        for group in _split(_pixels(labels, label, (x, y, bw, bh)), inside):
+            if len(group) < settings.min_area_ratio * expected * 0.5:
+                continue
+            share = _detection(group, settings, shared=True)
+            if keep is None or keep(share.x, float(group[:, 1].mean())):
+                found.append(share)
     return found
+
+
+def _too_slight(detection: Detection, y: float, s: BlobSettings) -> bool:
+    """Small and narrow across the line: not someone's shoulders."""
+    return (
+        detection.area < s.slight_ratio * s.size.at(y)
+        and detection.spread[0] < s.min_width_ratio * s.size.spreads(y)[0]
+    )
+
+
+def _pixels(
+    labels: npt.NDArray[np.integer[Any]], label: int, box: tuple[int, int, int, int]
+) -> npt.NDArray[np.float32]:
+    x, y, w, h = box
+    ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+    return np.stack([xs + x, ys + y], axis=1).astype(np.float32)
 
 
 def _detection(

@@ -83,6 +83,10 @@ class DoorCounter:
         self.outs = 0
         self._sides: dict[int, int] = {}
         self._pending: dict[int, list[Direction]] = {}
+        self._crossed: dict[int, Direction] = {}  # each live track's last crossing
+        # Someone who left a group behind its crossing: the group counted them already,
+        # so their own crossing that way is not counted again.
+        self._credit: dict[int, Direction] = {}
         self._last_seen: dict[int, Point] = {}  # where each track was last observed
         self._lost: list[_Lost] = []  # tracks gone lately, with their side
         self._background: BackgroundModel | None = None
@@ -107,6 +111,8 @@ class DoorCounter:
             self._configure(settings)
             self._sides.clear()
             self._pending.clear()
+            self._crossed.clear()
+            self._credit.clear()
             self._last_seen.clear()
             self._lost.clear()
 
@@ -198,13 +204,46 @@ class DoorCounter:
                 best, side = distance, candidate_side
         return side
 
+    def _side_of_newcomer(self, track: Track, tracks: Sequence[Track]) -> int:
+        """The side a new track starts from, if it has a history: someone split off a
+        group has been where the group has been, unless they are still short of the line
+        the group crossed (the rear of a file): then they are where they are, and the
+        group's crossing already counted them. A new track where one was just lost (two
+        blobs merging and parting again moves a blob's centre past the tracker's gate)
+        carries on that one."""
+        parent_side = self._sides.get(track.parent or 0, 0)
+        if not parent_side:
+            return self._side_nearby(track, tracks)
+        zone = self._line.zone(track.position)
+        crossed = self._crossed.get(track.parent or 0)
+        if crossed is not None and zone == -parent_side:
+            self._credit[track.id] = crossed
+            return zone
+        return parent_side
+
+    def _credit_stragglers(
+        self, group: Track, tracks: Sequence[Track], side: int, direction: Direction
+    ) -> None:
+        """Someone just parting from `group` behind the line it crosses now is still in its
+        head count (they leave its count once their own track is confirmed): their own
+        crossing that way is not counted again."""
+        for track in tracks:
+            if (
+                track.parent == group.id
+                and not track.confirmed
+                and self._sides.get(track.id) == -side
+            ):
+                self._credit[track.id] = direction
+
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
-        """Where people are (confirmed tracks' last boxes, grown a little): not background."""
+        """Where people are (confirmed tracks' last boxes, grown a little): not background.
+        Also where a coasting track was last seen: someone standing still fades from the
+        foreground, and must not be learnt as floor meanwhile."""
         freeze = np.zeros(shape, np.uint8)
         assert self._tracker is not None
         for track in self._tracker.tracks:
-            if track.confirmed and track.detection is not None:
-                x, y, w, h = track.detection.box
+            if track.confirmed and track.last_seen is not None:
+                x, y, w, h = track.last_seen.box
                 pad = max(2, round(0.15 * max(w, h)))
                 freeze[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad] = 255
         return freeze
@@ -215,18 +254,20 @@ class DoorCounter:
         for track in tracks:
             live.add(track.id)
             if track.id not in self._sides:
-                # Split off a group: they have been where the group has been. Or a new
-                # track where one was just lost (two blobs merging and parting again
-                # moves a blob's centre past the tracker's gate): it carries on that one.
-                side = self._sides.get(track.parent or 0) or self._side_nearby(track, tracks)
+                side = self._side_of_newcomer(track, tracks)
                 if side:
                     self._sides[track.id] = side
             if track.observed:
                 zone = self._line.zone(track.position)
                 side, direction = step(self._sides.get(track.id, 0), zone)
                 self._sides[track.id] = side
-                if direction is not None:
+                if direction is not None and self._credit.get(track.id) == direction:
+                    del self._credit[track.id]
+                    self._crossed[track.id] = direction
+                elif direction is not None:
+                    self._crossed[track.id] = direction
                     self._pending.setdefault(track.id, []).append(direction)
+                    self._credit_stragglers(track, tracks, side, direction)
             if track.confirmed and track.id in self._pending:
                 x, y = track.position
                 for direction in self._pending.pop(track.id):
@@ -240,6 +281,10 @@ class DoorCounter:
                             y / self._scale,
                         )
                     )
+        for gone in set(self._crossed) - live:
+            del self._crossed[gone]
+        for gone in set(self._credit) - live:
+            del self._credit[gone]
         for gone in set(self._sides) - live:
             side, seen = self._sides.pop(gone), self._last_seen.get(gone)
             if side and seen is not None:

@@ -19,6 +19,7 @@ from edge.door.blobs import Detection
 
 Matrix = npt.NDArray[np.float64]
 _HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of
+_LATELY = 5  # frames back a track's blob may have held someone who now walks apart
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -46,6 +47,7 @@ class Track:
     confirmed: bool = False
     observed: bool = True  # matched a detection this frame
     detection: Detection | None = None
+    last_seen: Detection | None = None  # the last detection it matched, in any frame
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=40))
     head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
     parent: int | None = None  # the group track this one split off from, if any
@@ -61,6 +63,11 @@ class Track:
         if not self.head_counts:
             return 1
         return max(1, sorted(self.head_counts)[(len(self.head_counts) - 1) // 2])
+
+    @property
+    def lately_grouped(self) -> bool:
+        """Whether one of its last few blobs held several people (they may part again)."""
+        return any(h >= 2 for h in list(self.head_counts)[-_LATELY:])
 
     @property
     def speed(self) -> float:
@@ -144,6 +151,7 @@ class Tracker:
         track.misses = 0
         track.observed = True
         track.detection = detection
+        track.last_seen = detection
         track.trail.append(track.position)
         if not detection.shared:
             track.head_counts.append(detection.people)
@@ -174,13 +182,16 @@ class Tracker:
         )
 
     def _group_nearby(self, detection: Detection) -> Track | None:
-        """A confirmed track of several people close by: someone leaving the group."""
+        """A confirmed track of several people close by, or whose last blob covered this
+        spot: someone leaving the group (the rear of a file whose front walked on)."""
         limit = self.settings.inherit_distance
         best: tuple[float, Track] | None = None
         for t in self.tracks:
-            if t.confirmed and t.people >= 2:
+            if t.confirmed and (t.people >= 2 or t.lately_grouped):
                 distance = math.dist(t.position, (detection.x, detection.y))
-                if distance < limit and (best is None or distance < best[0]):
+                if distance >= limit and not _covered(t.last_seen, detection):
+                    continue
+                if best is None or distance < best[0]:
                     best = (distance, t)
         return None if best is None else best[1]
 
@@ -196,3 +207,11 @@ class Tracker:
             track.parent = parent.id  # perhaps someone leaving the group; see `_confirm`
         self._next_id += 1
         self.tracks.append(track)
+
+
+def _covered(blob: Detection | None, detection: Detection) -> bool:
+    """Whether `detection`'s centre lies within `blob`'s bounds."""
+    if blob is None:
+        return False
+    x, y, w, h = blob.box
+    return x <= detection.x <= x + w and y <= detection.y <= y + h

@@ -88,3 +88,27 @@ def test_perspective_grows_the_expected_area_down_the_image() -> None:
     assert size.at(120) == 1000.0
     assert size.at(240) == pytest.approx(2000.0)
     assert size.at(0) == pytest.approx(500.0)
+
+
+def test_a_crowd_outside_merged_with_tracked_people_on_the_line_keeps_them() -> None:
+    # Two people on the line (y=120) whose blob runs into a crowd far outside (y<60): the
+    # blob's centre is out of the zone, but the shares of the people on the line are not.
+    mask = _mask((140, 120, 20, 14), (178, 120, 20, 14), (160, 40, 45, 40))
+    mask[78:110, 156:165] = 255  # a bridge of arms and shadows
+
+    def keep_near_line(x: float, y: float) -> bool:
+        return abs(y - 120) < 30
+
+    assert detect(mask, SETTINGS, keep=keep_near_line) == []  # untracked: one far blob
+    found = detect(mask, SETTINGS, seeds=[(140, 120), (178, 120), (160, 40)], keep=keep_near_line)
+    assert len(found) == 2
+    for d, x in zip(sorted(found, key=lambda d: d.x), (140, 178), strict=True):
+        assert abs(d.x - x) < 6 and keep_near_line(d.x, d.y)
+
+
+def test_a_small_blob_narrower_than_shoulders_is_not_a_person() -> None:
+    # Half a person's area either way: long and narrow (a dog) is dropped, a person's
+    # width but shallow (someone fading against the floor) is kept.
+    assert detect(_mask((160, 120, 8, 18)), SETTINGS) == []
+    (d,) = detect(_mask((160, 120, 18, 8)), SETTINGS)
+    assert d.people == 1

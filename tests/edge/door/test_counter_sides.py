@@ -60,3 +60,51 @@ def test_a_new_track_beside_a_coasting_one_takes_its_side() -> None:
     # Track 1 coasts unseen while a new track takes over its person in the band.
     took_over = [[_track(1, 200, 97, observed=False), _track(2, 204, y)] for y in (99, 112, 130)]
     assert _run(counter, walk_up + took_over) == [(2, "in")]
+
+
+def _member(track_id: int, parent: int, x: float, y: float, confirmed: bool = True) -> Track:
+    track = _track(track_id, x, y)
+    track.parent, track.confirmed = parent, confirmed
+    return track
+
+
+def _group(track_id: int, x: float, y: float, people: int = 2) -> Track:
+    track = _track(track_id, x, y)
+    track.head_counts.extend([people] * 5)
+    return track
+
+
+def test_the_rear_of_a_file_parting_behind_the_line_the_file_crossed_is_not_counted_again() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    # Two in file, one blob centred between them: its centre crosses with both counted.
+    file_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
+    # The front one walks on out of view; the rear one, still outside, is a blob of its own.
+    rear_walks_in = [[_member(2, 1, 200, y)] for y in (80, 88, 104, 120)]
+    crossings = _run(counter, [*file_crosses, *rear_walks_in])
+    assert crossings == [(1, "in")]
+    assert (counter.ins, counter.outs) == (2, 0)
+
+
+def test_someone_parting_from_a_file_just_before_it_crosses_is_not_counted_again() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
+    # The rear one shows as a blob of their own (not yet confirmed, so still in the
+    # file's head count) as the file's centre crosses the line.
+    parting = [
+        [_group(1, 200, 80), _member(2, 1, 200, 60, confirmed=False)],
+        [_group(1, 200, 112), _member(2, 1, 200, 66, confirmed=False)],
+    ]
+    rear_walks_in = [[_member(2, 1, 200, y)] for y in (80, 95, 112, 130)]
+    assert _run(counter, [*approach, *parting, *rear_walks_in]) == [(1, "in")]
+    assert counter.ins == 2
+
+
+def test_someone_leaving_a_group_ahead_of_it_is_counted_when_they_cross() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
+    # The front one steps out of the group's blob already across the line; the group,
+    # one smaller now, follows.
+    front = [[_group(1, 200, 75, people=1), _member(2, 1, 200, y)] for y in (112, 125)]
+    follows = [[_group(1, 200, y, people=1)] for y in (95, 115)]
+    assert _run(counter, [*approach, *front, *follows]) == [(2, "in"), (1, "in")]
+    assert counter.ins == 2

@@ -115,3 +115,27 @@ def test_head_count_is_the_median_of_recent_blobs_and_ignores_shared_ones() -> N
     for step in range(7, 20):
         tracker.step([_at(100, 10 * step, people=5, shared=True)])
     assert tracker.tracks[0].people == 2
+
+
+def test_a_blob_appearing_within_a_file_s_last_blob_is_someone_leaving_it() -> None:
+    tracker = _tracker()
+    # Two in file: one long blob (60 px along the walk), tracked at its centre.
+    for step in range(5):
+        tracker.step([replace(_at(100, 100 + 6 * step, people=2), box=(85, 70 + 6 * step, 30, 60))])
+    (group,) = tracker.tracks
+    # The front one walks out of view; the rear one is a new blob 28 px behind the centre,
+    # beyond the inherit distance but inside where the file's blob was.
+    tracker.settings = replace(tracker.settings, inherit_distance=20.0)
+    tracks = tracker.step([_at(100, 102)])
+    new = [t for t in tracks if t.id != group.id]
+    assert len(new) == 1 and new[0].parent == group.id
+
+
+def test_someone_parting_from_a_track_that_held_two_a_moment_ago_is_marked_as_split_off() -> None:
+    tracker = _tracker()
+    for step, people in enumerate([1, 1, 1, 1, 1, 1, 2, 1]):  # merged for one frame
+        tracker.step([_at(100, 100 + 6 * step, people=people)])
+    (track,) = tracker.tracks
+    assert track.people == 1 and track.lately_grouped
+    tracks = tracker.step([_at(100, 148), _at(125, 146)])
+    assert [t.parent for t in tracks if t.id != track.id] == [track.id]
