@@ -133,4 +133,8 @@ def _calibrate_door(config_path: Path, video: Path) -> int:
     print(f"# measured over {person.samples} frames of {video}; put in the [door] section:")
     print(f"person_area = {person.area:.0f}")
     print(f"person_aspect = {person.aspect:.2f}")
+    if person.radial_growth:
+        print("# seen from above: a person shows more of their side away from the centre")
+        print(f"radial_growth = {person.radial_growth:.5f}")
+        print(f"radial_from = {person.radial_from:.0f}")
     return 0

@@ -41,30 +41,74 @@ class Detection:
 @dataclass(frozen=True, slots=True)
 class PersonSize:
     """One person's blob: `area` (pixels) at image row `at_row`, multiplied by
-    `perspective` over the image's full height going down, and `aspect`, its spread along
-    the walking direction (the line's normal) over its spread across (along the line)."""
+    `perspective` over the image's full height going down (an angled camera), and
+    `aspect`, its spread along the walking direction (the line's normal) over its spread
+    across (along the line).
+
+    Seen from straight above (`radial` > 0), more of someone's side comes into view the
+    further they are from the image's centre: beyond `radial_from` pixels from `centre`
+    their blob grows by `radial` of its area per pixel, stretched along the ray from the
+    centre (nearer in, their head and shoulders hide it).
+    """
 
     area: float
     at_row: float
     height: int
     perspective: float = 1.0
     aspect: float = 1.0
+    radial: float = 0.0
+    radial_from: float = 0.0
+    centre: tuple[float, float] = (0.0, 0.0)
 
-    def at(self, y: float) -> float:
+    def at(self, x: float, y: float) -> float:
+        """One person's blob area at image point (x, y)."""
+        return self._seen_from_above(y) * self._growth(x, y)
+
+    def spreads(
+        self, x: float, y: float, across: tuple[float, float] = (1.0, 0.0)
+    ) -> tuple[float, float]:
+        """Standard deviations (across, along the line whose unit direction is `across`) of
+        one person's pixels at (x, y), taking the blob as an ellipse (area = 4 pi across
+        along), stretched along the ray from the centre by what `radial` adds."""
+        base = self._seen_from_above(y)
+        one_across = math.sqrt(base / (4 * math.pi * self.aspect))
+        one_along = one_across * self.aspect
+        growth = self._growth(x, y)
+        if growth == 1.0:
+            return one_across, one_along
+        dx, dy = x - self.centre[0], y - self.centre[1]
+        r = math.hypot(dx, dy)
+        ux, uy = across
+        c_across, c_along = (dx * ux + dy * uy) / r, (-dx * uy + dy * ux) / r
+        # The body and its side: a strip from the body's edge outwards along the ray, as
+        # wide as the body is across the ray, as long as the extra area needs.
+        ray = one_across**2 * c_across**2 + one_along**2 * c_along**2
+        width = 4 * math.sqrt(one_across**2 * c_along**2 + one_along**2 * c_across**2)
+        length = base * (growth - 1.0) / width
+        body, side = 1.0 / growth, 1.0 - 1.0 / growth
+        edge = 2 * math.sqrt(ray)
+        mixed = body * ray + side * length**2 / 12 + body * side * (edge + length / 2) ** 2
+        extra = mixed - ray
+        return (
+            math.sqrt(one_across**2 + extra * c_across**2),
+            math.sqrt(one_along**2 + extra * c_along**2),
+        )
+
+    def _seen_from_above(self, y: float) -> float:
         if self.perspective == 1.0:
             return self.area
         return float(self.area * self.perspective ** ((y - self.at_row) / self.height))
 
-    def spreads(self, y: float) -> tuple[float, float]:
-        """Standard deviations (across, along) of one person's pixels at row `y`, taking
-        the blob as an ellipse: area = 4 pi across along."""
-        across = math.sqrt(self.at(y) / (4 * math.pi * self.aspect))
-        return across, across * self.aspect
+    def _growth(self, x: float, y: float) -> float:
+        if not self.radial:
+            return 1.0
+        r = math.hypot(x - self.centre[0], y - self.centre[1])
+        return 1.0 + self.radial * max(0.0, r - self.radial_from)
 
     @property
     def width(self) -> float:
         """A rough body width (pixels) at the reference row, for distances and kernels."""
-        return 4 * self.spreads(self.at_row)[0]
+        return 4 * math.sqrt(self.area / (4 * math.pi * self.aspect))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +148,17 @@ def _fill_holes(mask: Mask) -> Mask:
     return filled
 
 
-def people_in(area: float, across: float, along: float, y: float, s: BlobSettings) -> int:
+def people_in(area: float, across: float, along: float, x: float, y: float, s: BlobSettings) -> int:
     """How many people a blob holds, from its area and its spreads (standard deviations of
-    its pixels across and along the line) compared with one person's at row `y`.
+    its pixels across and along the line) compared with one person's at (x, y).
 
     Two readings: the area, and a grid of people (so many abreast times so many in file)
     from the spreads. The grid wins when the area agrees with it, since areas lie both ways
     (a body fading against the floor, a shadow) while two abreast are always twice as wide;
     otherwise the area decides (a compact group, arms out)."""
-    expected = s.size.at(y)
+    expected = s.size.at(x, y)
     ratio = area / expected
-    one_across, one_along = s.size.spreads(y)
+    one_across, one_along = s.size.spreads(x, y, s.across)
     grid = _in_a_row(across / one_across) * _in_a_row(along / one_along)
     if grid >= 2 and s.grid_agreement[0] * grid <= ratio <= s.grid_agreement[1] * grid:
         return min(MAX_PEOPLE_PER_BLOB, grid)
@@ -155,7 +199,7 @@ def detect(
     for label in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[label])
         cx, cy = (float(v) for v in centroids[label])
-        expected = settings.size.at(cy)
+        expected = settings.size.at(cx, cy)
         if area < settings.min_area_ratio * expected:
             continue
         inside = seeds_by_label.get(label, [])
@@ -163,7 +207,7 @@ def detect(
         if tracked < 2:
             if keep is None or keep(cx, cy):
                 detection = _detection(_pixels(labels, label, (x, y, bw, bh)), settings)
-                if not _too_slight(detection, cy, settings):
+                if not _too_slight(detection, cx, cy, settings):
                     found.append(detection)
             continue
         # Split first, then keep the shares near the line: a crowd outside merged with
@@ -177,11 +221,11 @@ def detect(
     return found
 
 
-def _too_slight(detection: Detection, y: float, s: BlobSettings) -> bool:
+def _too_slight(detection: Detection, x: float, y: float, s: BlobSettings) -> bool:
     """Small and narrow across the line: not someone's shoulders."""
     return (
-        detection.area < s.slight_ratio * s.size.at(y)
-        and detection.spread[0] < s.min_width_ratio * s.size.spreads(y)[0]
+        detection.area < s.slight_ratio * s.size.at(x, y)
+        and detection.spread[0] < s.min_width_ratio * s.size.spreads(x, y, s.across)[0]
     )
 
 
@@ -203,7 +247,7 @@ def _detection(
     ux, uy = settings.across
     across = float((points[:, 0] * ux + points[:, 1] * uy).std())
     along = float((points[:, 0] * -uy + points[:, 1] * ux).std())
-    people = people_in(len(points), across, along, cy, settings)
+    people = people_in(len(points), across, along, cx, cy, settings)
     if settings.anchor == "bottom":
         cy = float(np.percentile(points[:, 1], 95))
     box = (int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1))

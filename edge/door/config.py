@@ -40,6 +40,8 @@ class DoorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froze
     person_area: Positive = 3000.0
     person_aspect: Ratio = 1.0
     perspective: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 1.0
+    radial_growth: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    radial_from: NonNegative = 0.0
     min_area_ratio: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.35
     split_ratio: Annotated[float, msgspec.Meta(gt=1, le=10)] = 1.9
     anchor: Literal["centroid", "bottom"] = "centroid"
@@ -76,6 +78,8 @@ class DoorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froze
             person_area=self.person_area,
             person_aspect=self.person_aspect,
             perspective=self.perspective,
+            radial_growth=self.radial_growth,
+            radial_from=self.radial_from,
             min_area_ratio=self.min_area_ratio,
             split_ratio=self.split_ratio,
             anchor=self.anchor,

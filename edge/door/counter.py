@@ -31,9 +31,13 @@ class CounterSettings:
     line: tuple[Point, Point]
     in_side: InSide = "right"
     band: float = 30.0  # half-width of the hysteresis band, pixels
-    person_area: float = 3000.0  # one person's blob at the line, pixels
+    person_area: float = 3000.0  # one person's blob at the line, pixels (see `radial_from`)
     person_aspect: float = 1.0  # one person's blob: spread along the walk over across it
     perspective: float = 1.0  # person area at the bottom of the image over at the top
+    # Seen from straight above: beyond `radial_from` pixels from the image's centre, one
+    # person's area grows by `radial_growth` of it per pixel (more of their side in view).
+    radial_growth: float = 0.0
+    radial_from: float = 0.0
     min_area_ratio: float = 0.35
     split_ratio: float = 1.9
     anchor: Anchor = "centroid"
@@ -91,6 +95,7 @@ class DoorCounter:
         self._lost: list[_Lost] = []  # tracks gone lately, with their side
         self._background: BackgroundModel | None = None
         self._shape: tuple[int, int] | None = None
+        self.frame_size: tuple[int, int] | None = None  # width, height of the last frame
         self._tracker: Tracker | None = None
         self.settings = settings
         self._configure(settings)
@@ -149,6 +154,7 @@ class DoorCounter:
 
     def _prepare(self, frame: Image) -> Image:
         h, w = frame.shape[:2]
+        self.frame_size = (w, h)
         d = self.settings.downscale
         small = (
             frame if d == 1 else cv2.resize(frame, (w // d, h // d), interpolation=cv2.INTER_AREA)
@@ -166,8 +172,16 @@ class DoorCounter:
         assert self._tracker is not None
         s = self.settings
         scale = self._scale
+        height, width = self._shape
         size = PersonSize(
-            s.person_area * scale * scale, self._row, self._shape[0], s.perspective, s.person_aspect
+            s.person_area * scale * scale,
+            self._row,
+            height,
+            s.perspective,
+            s.person_aspect,
+            radial=s.radial_growth / scale,
+            radial_from=s.radial_from * scale,
+            centre=(width / 2, height / 2),
         )
         blob_settings = BlobSettings(
             size,

@@ -229,6 +229,10 @@ def test_door_calibrate_prints_one_persons_measure_from_a_walk_test_video(
     expected = settings("single", 11)
     assert float(printed["person_area"]) == pytest.approx(expected.person_area, rel=0.15)
     assert float(printed["person_aspect"]) == pytest.approx(expected.person_aspect, rel=0.15)
+    # An overhead camera: the walker's side shows further out.
+    assert expected.radial_growth > 0
+    assert float(printed["radial_growth"]) == pytest.approx(expected.radial_growth, rel=0.3)
+    assert float(printed["radial_from"]) == pytest.approx(expected.radial_from, rel=0.15)
 
 
 def test_door_calibrate_names_a_video_without_a_lone_walker(

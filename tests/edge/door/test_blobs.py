@@ -70,8 +70,11 @@ def test_keep_rejects_blobs_outside_the_zone() -> None:
 def test_head_count_from_area_and_spread(
     area: float, across: float, along: float, people: int
 ) -> None:
-    one_across, one_along = SETTINGS.size.spreads(120)
-    assert people_in(area * AREA, across * one_across, along * one_along, 120, SETTINGS) == people
+    one_across, one_along = SETTINGS.size.spreads(160, 120)
+    assert (
+        people_in(area * AREA, across * one_across, along * one_along, 160, 120, SETTINGS)
+        == people
+    )
 
 
 def test_clean_closes_gaps_in_a_body_and_drops_thin_lines() -> None:
@@ -85,9 +88,48 @@ def test_clean_closes_gaps_in_a_body_and_drops_thin_lines() -> None:
 
 def test_perspective_grows_the_expected_area_down_the_image() -> None:
     size = PersonSize(1000.0, 120, 240, perspective=4.0)
-    assert size.at(120) == 1000.0
-    assert size.at(240) == pytest.approx(2000.0)
-    assert size.at(0) == pytest.approx(500.0)
+    assert size.at(50, 120) == 1000.0
+    assert size.at(50, 240) == pytest.approx(2000.0)
+    assert size.at(300, 0) == pytest.approx(500.0)
+
+
+# Seen from straight above, someone far from the image's centre (160, 120) shows their side:
+# a strip as wide as their body, along the ray from the centre (here along x).
+OVERHEAD = PersonSize(AREA, 120, 240, 1.0, 14 / 20, radial=0.01, radial_from=20, centre=(160, 120))
+
+
+def test_overhead_people_grow_only_beyond_where_their_side_shows() -> None:
+    assert OVERHEAD.at(170, 125) == AREA
+    assert OVERHEAD.at(160, 70) == pytest.approx(AREA * 1.3)  # 30 pixels beyond: 30 % more
+    assert OVERHEAD.at(160, 50) == pytest.approx(AREA * 1.5)
+    assert OVERHEAD.at(230, 120) == pytest.approx(AREA * 1.5)
+
+
+def test_overhead_people_stretch_along_the_ray_from_the_centre() -> None:
+    centre_across, centre_along = OVERHEAD.spreads(160, 120)
+    across, along = OVERHEAD.spreads(270, 120)  # out along x, the line's direction
+    assert across > 1.3 * centre_across and along == pytest.approx(centre_along)
+    across, along = OVERHEAD.spreads(160, 20)  # out along y, across the line
+    assert along > 1.3 * centre_along and across == pytest.approx(centre_across)
+
+
+def test_someone_showing_their_side_far_out_is_one_person_not_two() -> None:
+    # 110 pixels right of the image's centre (60, 120): body and side, 1.7 times one
+    # person's area and as wide as two abreast along the line.
+    mask = _mask((170, 120, 20, 14))
+    cv2.rectangle(mask, (170, 108), (212, 132), 255, -1)
+    (flat,) = detect(mask, SETTINGS)
+    assert flat.people == 2  # without the overhead model: two abreast
+    growth = (flat.area / AREA - 1) / 110
+    overhead = PersonSize(AREA, 120, 240, 1.0, 14 / 20, radial=growth, centre=(60, 120))
+    seen_from_above = BlobSettings(overhead, across=(1.0, 0.0))
+    (seen,) = detect(mask, seen_from_above)
+    assert seen.people == 1
+    # Two people abreast there are still two (the outer one shows more of their side).
+    pair = _mask((170, 120, 20, 14), (210, 120, 20, 14))
+    cv2.rectangle(pair, (170, 108), (267, 132), 255, -1)
+    (two,) = detect(pair, seen_from_above)
+    assert two.people == 2
 
 
 def test_a_crowd_outside_merged_with_tracked_people_on_the_line_keeps_them() -> None:
