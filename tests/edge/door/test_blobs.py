@@ -72,8 +72,7 @@ def test_head_count_from_area_and_spread(
 ) -> None:
     one_across, one_along = SETTINGS.size.spreads(160, 120)
     assert (
-        people_in(area * AREA, across * one_across, along * one_along, 160, 120, SETTINGS)
-        == people
+        people_in(area * AREA, across * one_across, along * one_along, 160, 120, SETTINGS) == people
     )
 
 
