@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -57,6 +57,19 @@ class Crossing:
     y: float
 
 
+@dataclass(slots=True)
+class _TrackState:
+    """What the counter remembers of one live track."""
+
+    side: int = 0  # its last definite side of the line (0: none yet)
+    pending: list[Direction] = field(default_factory=list)  # crossings awaiting confirmation
+    crossed: Direction | None = None  # its last crossing
+    # Someone who left a group behind its crossing: the group counted them already, so
+    # their own crossing that way is not counted again.
+    credit: Direction | None = None
+    last_seen: Point | None = None  # where it was last observed
+
+
 @dataclass(frozen=True, slots=True)
 class _Lost:
     frame: int
@@ -85,13 +98,7 @@ class DoorCounter:
         self.frame_index = -1
         self.ins = 0
         self.outs = 0
-        self._sides: dict[int, int] = {}
-        self._pending: dict[int, list[Direction]] = {}
-        self._crossed: dict[int, Direction] = {}  # each live track's last crossing
-        # Someone who left a group behind its crossing: the group counted them already,
-        # so their own crossing that way is not counted again.
-        self._credit: dict[int, Direction] = {}
-        self._last_seen: dict[int, Point] = {}  # where each track was last observed
+        self._states: dict[int, _TrackState] = {}  # by track id, live tracks only
         self._lost: list[_Lost] = []  # tracks gone lately, with their side
         self._background: BackgroundModel | None = None
         self._shape: tuple[int, int] | None = None
@@ -114,11 +121,7 @@ class DoorCounter:
             self._shape = None
             self._tracker = None
             self._configure(settings)
-            self._sides.clear()
-            self._pending.clear()
-            self._crossed.clear()
-            self._credit.clear()
-            self._last_seen.clear()
+            self._states.clear()
             self._lost.clear()
 
     def _configure(self, s: CounterSettings) -> None:
@@ -207,9 +210,9 @@ class DoorCounter:
             return 0
         candidates = [(lost.position, lost.side) for lost in self._lost]
         candidates += [
-            (t.position, self._sides[t.id])
+            (t.position, self._side(t.id))
             for t in tracks
-            if t.id != track.id and not t.observed and self._sides.get(t.id)
+            if t.id != track.id and not t.observed and self._side(t.id)
         ]
         best, side = self._recall_distance, 0
         for position, candidate_side in candidates:
@@ -225,15 +228,14 @@ class DoorCounter:
         group's crossing already counted them. A new track where one was just lost (two
         blobs merging and parting again moves a blob's centre past the tracker's gate)
         carries on that one."""
-        parent_side = self._sides.get(track.parent or 0, 0)
-        if not parent_side:
+        parent = self._states.get(track.parent or 0)
+        if parent is None or not parent.side:
             return self._side_nearby(track, tracks)
         zone = self._line.zone(track.position)
-        crossed = self._crossed.get(track.parent or 0)
-        if crossed is not None and zone == -parent_side:
-            self._credit[track.id] = crossed
+        if parent.crossed is not None and zone == -parent.side:
+            self._states[track.id].credit = parent.crossed
             return zone
-        return parent_side
+        return parent.side
 
     def _credit_stragglers(
         self, group: Track, tracks: Sequence[Track], side: int, direction: Direction
@@ -242,12 +244,14 @@ class DoorCounter:
         head count (they leave its count once their own track is confirmed): their own
         crossing that way is not counted again."""
         for track in tracks:
+            state = self._states.get(track.id)
             if (
-                track.parent == group.id
+                state is not None
+                and track.parent == group.id
                 and not track.confirmed
-                and self._sides.get(track.id) == -side
+                and state.side == -side
             ):
-                self._credit[track.id] = direction
+                state.credit = direction
 
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
         """Where people are (confirmed tracks' last boxes, grown a little): not background.
@@ -262,29 +266,30 @@ class DoorCounter:
                 freeze[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad] = 255
         return freeze
 
+    def _side(self, track_id: int) -> int:
+        state = self._states.get(track_id)
+        return 0 if state is None else state.side
+
     def _count(self, tracks: Sequence[Track]) -> list[Crossing]:
         crossings: list[Crossing] = []
-        live = set()
         for track in tracks:
-            live.add(track.id)
-            if track.id not in self._sides:
-                side = self._side_of_newcomer(track, tracks)
-                if side:
-                    self._sides[track.id] = side
+            state = self._states.get(track.id)
+            if state is None:
+                state = self._states[track.id] = _TrackState()
+                state.side = self._side_of_newcomer(track, tracks)
             if track.observed:
                 zone = self._line.zone(track.position)
-                side, direction = step(self._sides.get(track.id, 0), zone)
-                self._sides[track.id] = side
-                if direction is not None and self._credit.get(track.id) == direction:
-                    del self._credit[track.id]
-                    self._crossed[track.id] = direction
+                state.side, direction = step(state.side, zone)
+                if direction is not None and state.credit == direction:
+                    state.credit = None
+                    state.crossed = direction
                 elif direction is not None:
-                    self._crossed[track.id] = direction
-                    self._pending.setdefault(track.id, []).append(direction)
-                    self._credit_stragglers(track, tracks, side, direction)
-            if track.confirmed and track.id in self._pending:
+                    state.crossed = direction
+                    state.pending.append(direction)
+                    self._credit_stragglers(track, tracks, state.side, direction)
+            if track.confirmed and state.pending:
                 x, y = track.position
-                for direction in self._pending.pop(track.id):
+                for direction in state.pending:
                     crossings.append(
                         Crossing(
                             direction,
@@ -295,20 +300,15 @@ class DoorCounter:
                             y / self._scale,
                         )
                     )
-        for gone in set(self._crossed) - live:
-            del self._crossed[gone]
-        for gone in set(self._credit) - live:
-            del self._credit[gone]
-        for gone in set(self._sides) - live:
-            side, seen = self._sides.pop(gone), self._last_seen.get(gone)
-            if side and seen is not None:
-                self._lost.append(_Lost(self.frame_index, seen, side))
-            self._pending.pop(gone, None)
+                state.pending = []
+        live = {track.id for track in tracks}
+        for gone in set(self._states) - live:
+            state = self._states.pop(gone)
+            if state.side and state.last_seen is not None:
+                self._lost.append(_Lost(self.frame_index, state.last_seen, state.side))
         for track in tracks:
             if track.observed:
-                self._last_seen[track.id] = track.position
-        for gone in set(self._last_seen) - live:
-            del self._last_seen[gone]
+                self._states[track.id].last_seen = track.position
         horizon = self.frame_index - self._recall_frames
         self._lost = [lost for lost in self._lost if lost.frame >= horizon]
         self.ins += sum(c.count for c in crossings if c.direction == "in")
