@@ -46,7 +46,6 @@ class Track:
     misses: int = 0
     confirmed: bool = False
     observed: bool = True  # matched a detection this frame
-    detection: Detection | None = None
     last_seen: Detection | None = None  # the last detection it matched, in any frame
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=40))
     head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
@@ -90,7 +89,6 @@ class Tracker:
             track.state = _F @ track.state
             track.cov = _F @ track.cov @ _F.T + self._q
             track.observed = False
-            track.detection = None
         return [t.position for t in self.tracks if t.confirmed or t.hits >= 2]
 
     def update(self, detections: Sequence[Detection]) -> list[Track]:
@@ -150,7 +148,6 @@ class Tracker:
         track.hits += 1
         track.misses = 0
         track.observed = True
-        track.detection = detection
         track.last_seen = detection
         track.trail.append(track.position)
         if not detection.shared:
@@ -199,7 +196,7 @@ class Tracker:
         state = np.array([detection.x, detection.y, 0.0, 0.0])
         speed_prior = (self.settings.gate / 2) ** 2
         cov = np.diag([self.settings.position_noise**2] * 2 + [speed_prior] * 2)
-        track = Track(self._next_id, state, cov, detection=detection)
+        track = Track(self._next_id, state, cov, last_seen=detection)
         track.trail.append(track.position)
         track.head_counts.append(detection.people)
         parent = self._group_nearby(detection)
