@@ -71,7 +71,7 @@ class PersonSize:
         one person's pixels at (x, y), taking the blob as an ellipse (area = 4 pi across
         along), stretched along the ray from the centre by what `radial` adds."""
         base = self._seen_from_above(y)
-        one_across = math.sqrt(base / (4 * math.pi * self.aspect))
+        one_across = self._across_spread(base)
         one_along = one_across * self.aspect
         growth = self._growth(x, y)
         if growth == 1.0:
@@ -99,6 +99,9 @@ class PersonSize:
             return self.area
         return float(self.area * self.perspective ** ((y - self.at_row) / self.height))
 
+    def _across_spread(self, area: float) -> float:
+        return math.sqrt(area / (4 * math.pi * self.aspect))
+
     def _growth(self, x: float, y: float) -> float:
         if not self.radial:
             return 1.0
@@ -108,7 +111,7 @@ class PersonSize:
     @property
     def width(self) -> float:
         """A rough body width (pixels) at the reference row, for distances and kernels."""
-        return 4 * math.sqrt(self.area / (4 * math.pi * self.aspect))
+        return 4 * self._across_spread(self.area)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,8 +100,9 @@ def _measure(
             alone.append(detection)
         if abs(line.signed_distance((detection.x, detection.y))) <= 2 * max(line.band, 1.0):
             near_line.append(detection)
-    if not near_line or counter.frame_size is None:
+    if not near_line:
         return PersonMeasure(settings.person_area, settings.person_aspect, 0)
+    assert counter.frame_size is not None  # it saw frames, or `near_line` would be empty
     width, height = counter.frame_size
     area = statistics.median(d.area for d in near_line)
     across = statistics.median(d.spread[0] for d in near_line)
