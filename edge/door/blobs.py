@@ -163,7 +163,9 @@ def people_in(area: float, across: float, along: float, x: float, y: float, s: B
     ratio = area / expected
     one_across, one_along = s.size.spreads(x, y, s.across)
     grid = _in_a_row(across / one_across) * _in_a_row(along / one_along)
-    if grid >= 2 and s.grid_agreement[0] * grid <= ratio <= s.grid_agreement[1] * grid:
+    low, high = s.grid_agreement
+    # A wide and deep group need not fill its grid: one empty place is fine, two are not.
+    if grid >= 2 and max(low * grid, grid - 1.5) <= ratio <= high * grid:
         return min(MAX_PEOPLE_PER_BLOB, grid)
     if ratio < s.split_ratio:
         return 1

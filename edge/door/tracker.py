@@ -96,6 +96,9 @@ class Tracker:
         return the live tracks, tentative ones included."""
         pairs = self._match(detections)
         matched = {d for _, d in pairs}
+        # Where each track's blob was before this frame: someone stepping out of a group
+        # now was inside that blob, wherever the group's blob has moved to since.
+        before = {t.id: t.last_seen for t in self.tracks}
         for t, d in pairs:
             self._correct(self.tracks[t], detections[d])
         for track in self.tracks:
@@ -104,7 +107,7 @@ class Tracker:
         self.tracks = [t for t in self.tracks if self._alive(t)]
         for index, detection in enumerate(detections):
             if index not in matched and self._may_spawn(detection):
-                self._spawn(detection)
+                self._spawn(detection, before)
         return list(self.tracks)
 
     def step(self, detections: Sequence[Detection]) -> list[Track]:
@@ -178,28 +181,32 @@ class Tracker:
             for t in self.tracks
         )
 
-    def _group_nearby(self, detection: Detection) -> Track | None:
-        """A confirmed track of several people close by, or whose last blob covered this
-        spot: someone leaving the group (the rear of a file whose front walked on)."""
+    def _group_nearby(
+        self, detection: Detection, before: dict[int, Detection | None]
+    ) -> Track | None:
+        """A confirmed track of several people close by, or whose blob covered this spot
+        now or in the frame before: someone leaving the group (the rear of a file whose
+        front walked on, or one who steps aside as the rest walk on)."""
         limit = self.settings.inherit_distance
         best: tuple[float, Track] | None = None
         for t in self.tracks:
             if t.confirmed and (t.people >= 2 or t.lately_grouped):
                 distance = math.dist(t.position, (detection.x, detection.y))
-                if distance >= limit and not _covered(t.last_seen, detection):
+                covered = _covered(t.last_seen, detection) or _covered(before.get(t.id), detection)
+                if distance >= limit and not covered:
                     continue
                 if best is None or distance < best[0]:
                     best = (distance, t)
         return None if best is None else best[1]
 
-    def _spawn(self, detection: Detection) -> None:
+    def _spawn(self, detection: Detection, before: dict[int, Detection | None]) -> None:
         state = np.array([detection.x, detection.y, 0.0, 0.0])
         speed_prior = (self.settings.gate / 2) ** 2
         cov = np.diag([self.settings.position_noise**2] * 2 + [speed_prior] * 2)
         track = Track(self._next_id, state, cov, last_seen=detection)
         track.trail.append(track.position)
         track.head_counts.append(detection.people)
-        parent = self._group_nearby(detection)
+        parent = self._group_nearby(detection, before)
         if parent is not None:
             track.parent = parent.id  # perhaps someone leaving the group; see `_confirm`
         self._next_id += 1

@@ -65,6 +65,8 @@ def test_keep_rejects_blobs_outside_the_zone() -> None:
         (1.1, 2.0, 1.0, 1),  # wide but too small for two: arms out, a bag
         (2.5, 1.0, 1.0, 3),
         (3.5, 1.0, 1.0, 4),
+        (5.2, 3.4, 2.2, 6),  # three abreast, two deep: six
+        (4.1, 3.4, 2.2, 4),  # as wide and deep, but staggered: room for six, area for four
     ],
 )
 def test_head_count_from_area_and_spread(

@@ -131,6 +131,22 @@ def test_a_blob_appearing_within_a_file_s_last_blob_is_someone_leaving_it() -> N
     assert len(new) == 1 and new[0].parent == group.id
 
 
+def test_someone_stepping_out_of_a_group_s_blob_as_the_group_moves_on_is_split_off_it() -> None:
+    tracker = _tracker(inherit_distance=20.0)
+    # A group of three, one wide blob (80 px across) tracked at its centre.
+    for step in range(5):
+        blob = replace(_at(100, 100 + 6 * step, people=3), box=(60, 85 + 6 * step, 80, 30))
+        tracker.step([blob])
+    (group,) = tracker.tracks
+    # The two on the left go on as one smaller blob, whose centre jumps 15 px left; the
+    # one on the right steps out 40 px from the group's new centre and out of its new
+    # box, but inside where the group's blob was the frame before.
+    moved = replace(_at(85, 130, people=2), box=(62, 115, 46, 30))
+    tracks = tracker.step([moved, _at(125, 118)])
+    new = [t for t in tracks if t.id != group.id]
+    assert len(new) == 1 and new[0].parent == group.id
+
+
 def test_someone_parting_from_a_track_that_held_two_a_moment_ago_is_marked_as_split_off() -> None:
     tracker = _tracker()
     for step, people in enumerate([1, 1, 1, 1, 1, 1, 2, 1]):  # merged for one frame
