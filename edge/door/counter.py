@@ -24,6 +24,7 @@ from edge.door.line import BAND, CountingLine, Direction, InSide, Point, step
 from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
+_AWAY = 0.15  # body widths walked away from the line that show which way someone goes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +68,9 @@ class _TrackState:
     # Someone who left a group behind its crossing: the group counted them already, so
     # their own crossing that way is not counted again.
     credit: Direction | None = None
+    # Credited as the rear of a group's file: checked once it is confirmed (and moving),
+    # since someone who walks away from the line came across it inside the group's blob.
+    rear: bool = False
     last_seen: Point | None = None  # where it was last observed
 
 
@@ -141,6 +145,7 @@ class DoorCounter:
             spawn_distance=0.45 * width,
             inherit_distance=1.5 * width,
         )
+        self._width = width
         self._recall_distance = 1.5 * width
         self._recall_frames = settings.max_misses
         previous = self._tracker
@@ -233,7 +238,9 @@ class DoorCounter:
             return self._side_nearby(track, tracks)
         zone = self._line.zone(track.position)
         if parent.crossed is not None and zone == -parent.side:
-            self._states[track.id].credit = parent.crossed
+            state = self._states[track.id]
+            state.credit = parent.crossed
+            state.rear = True
             return zone
         return parent.side
 
@@ -252,6 +259,15 @@ class DoorCounter:
                 and state.side == -side
             ):
                 state.credit = direction
+
+    def _walks_away(self, track: Track, side: int) -> bool:
+        """Whether `track` has walked away from the line, deeper into `side`, since it
+        was first seen."""
+        if len(track.trail) < 2:
+            return False
+        first, last = track.trail[0], track.trail[-1]
+        moved = self._line.signed_distance(last) - self._line.signed_distance(first)
+        return moved * side >= _AWAY * self._width
 
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
         """Where people are (confirmed tracks' last boxes, grown a little): not background.
@@ -277,6 +293,14 @@ class DoorCounter:
             if state is None:
                 state = self._states[track.id] = _TrackState()
                 state.side = self._side_of_newcomer(track, tracks)
+            if track.observed and state.rear and track.confirmed:
+                state.rear = False
+                # One person only: a blob of several moves its centre about as its
+                # make-up changes, walking or not.
+                if track.people == 1 and self._walks_away(track, state.side):
+                    # Not the rear of the file but someone who crossed the other way
+                    # inside the group's blob: they come from the group's side.
+                    state.side, state.credit = -state.side, None
             if track.observed:
                 zone = self._line.zone(track.position)
                 state.side, direction = step(state.side, zone)

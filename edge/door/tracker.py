@@ -20,6 +20,8 @@ from edge.door.blobs import Detection
 Matrix = npt.NDArray[np.float64]
 _HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of
 _LATELY = 5  # frames back a track's blob may have held someone who now walks apart
+_MERGE_GROWTH = 1.6  # a blob this many times the track's last one has taken someone in
+_MERGE_FRAMES = 3  # frames the bigger blob must last before its head counts stand alone
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -50,6 +52,7 @@ class Track:
     trail: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=40))
     head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
     parent: int | None = None  # the group track this one split off from, if any
+    since_merge: list[int] | None = None  # head counts since others joined its blob
 
     @property
     def position(self) -> tuple[float, float]:
@@ -78,6 +81,10 @@ class Tracker:
         self.settings = settings
         self.tracks: list[Track] = []
         self._next_id = 1
+        self._frame = 0
+        # Where confirmed tracks lately dropped were last seen: someone merging into
+        # another's blob may be one of them, already followed and counted.
+        self._dropped: list[tuple[int, Detection]] = []
         q = settings.accel_noise**2
         self._q = np.diag([q / 4, q / 4, q, q])
         self._r = np.eye(2) * settings.position_noise**2
@@ -94,6 +101,9 @@ class Tracker:
     def update(self, detections: Sequence[Detection]) -> list[Track]:
         """Match this frame's detections to the predicted tracks (call `predict` first);
         return the live tracks, tentative ones included."""
+        self._frame += 1
+        horizon = self._frame - self.settings.max_misses
+        self._dropped = [(f, d) for f, d in self._dropped if f >= horizon]
         pairs = self._match(detections)
         matched = {d for _, d in pairs}
         # Where each track's blob was before this frame: someone stepping out of a group
@@ -104,6 +114,9 @@ class Tracker:
         for track in self.tracks:
             if not track.observed:
                 track.misses += 1
+        for track in self.tracks:
+            if track.confirmed and not self._alive(track) and track.last_seen is not None:
+                self._dropped.append((self._frame, track.last_seen))
         self.tracks = [t for t in self.tracks if self._alive(t)]
         for index, detection in enumerate(detections):
             if index not in matched and self._may_spawn(detection):
@@ -117,11 +130,14 @@ class Tracker:
 
     def reset(self) -> None:
         self.tracks = []
+        self._dropped = []
 
     def adopt(self, other: Tracker) -> None:
         """Carry on the tracks of another tracker (after a change of settings)."""
         self.tracks = other.tracks
         self._next_id = other._next_id
+        self._frame = other._frame
+        self._dropped = other._dropped
 
     def _match(self, detections: Sequence[Detection]) -> list[tuple[int, int]]:
         if not self.tracks or not detections:
@@ -151,10 +167,13 @@ class Tracker:
         track.hits += 1
         track.misses = 0
         track.observed = True
+        if _merged(track.last_seen, detection) and not self._holds_another(track, detection):
+            track.since_merge = []
         track.last_seen = detection
         track.trail.append(track.position)
         if not detection.shared:
             track.head_counts.append(detection.people)
+            self._follow_merge(track, detection.people)
         if track.hits >= self.settings.min_hits and not track.confirmed:
             self._confirm(track)
 
@@ -168,6 +187,26 @@ class Tracker:
             parent.head_counts = deque(
                 (max(1, h - left) for h in parent.head_counts), maxlen=_HEAD_COUNTS
             )
+
+    def _follow_merge(self, track: Track, people: int) -> None:
+        """Someone nobody followed caught up with the track's blob: once the bigger blob
+        has lasted a few frames, what it held before says nothing of what it holds now."""
+        if track.since_merge is None:
+            return
+        if people < 2:  # it was not someone after all (a light, a shadow, a blip)
+            track.since_merge = None
+            return
+        track.since_merge.append(people)
+        if len(track.since_merge) >= _MERGE_FRAMES:
+            track.head_counts = deque(track.since_merge, maxlen=_HEAD_COUNTS)
+            track.since_merge = None
+
+    def _holds_another(self, track: Track, blob: Detection) -> bool:
+        """Whether `blob` covers where another confirmed track is, or was last seen
+        (lately dropped ones included)."""
+        others = [t.last_seen for t in self.tracks if t.confirmed and t is not track]
+        others += [d for _, d in self._dropped]
+        return any(d is not None and _covered(blob, d) for d in others)
 
     def _alive(self, track: Track) -> bool:
         if track.confirmed:
@@ -219,3 +258,13 @@ def _covered(blob: Detection | None, detection: Detection) -> bool:
         return False
     x, y, w, h = blob.box
     return x <= detection.x <= x + w and y <= detection.y <= y + h
+
+
+def _merged(before: Detection | None, now: Detection) -> bool:
+    """Whether `now`, a whole blob, is another blob merged into the one seen `before`."""
+    return (
+        before is not None
+        and not now.shared
+        and now.people > before.people
+        and now.area >= _MERGE_GROWTH * before.area
+    )

@@ -85,6 +85,21 @@ def test_the_rear_of_a_file_parting_behind_the_line_the_file_crossed_is_not_coun
     assert (counter.ins, counter.outs) == (2, 0)
 
 
+def test_someone_who_crossed_the_other_way_inside_a_group_s_blob_is_counted() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    group_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
+    # Someone going out met the group in the doorway, one blob with it, and comes out of
+    # it on the street side walking away from the line: not the rear of the group's file.
+    path = [80.0, 72.0, 64.0, 50.0]
+    comes_out = []
+    for seen, y in enumerate(path, start=1):
+        track = _member(2, 1, 200, y, confirmed=seen >= 3)
+        track.trail.extend((200.0, p) for p in path[:seen])
+        comes_out.append([_group(1, 200, 125), track])
+    assert _run(counter, [*group_crosses, *comes_out]) == [(1, "in"), (2, "out")]
+    assert (counter.ins, counter.outs) == (2, 1)
+
+
 def test_someone_parting_from_a_file_just_before_it_crosses_is_not_counted_again() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     approach = [[_group(1, 200, y)] for y in (50, 60, 70)]

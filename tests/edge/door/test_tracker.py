@@ -155,3 +155,66 @@ def test_someone_parting_from_a_track_that_held_two_a_moment_ago_is_marked_as_sp
     assert track.people == 1 and track.lately_grouped
     tracks = tracker.step([_at(100, 148), _at(125, 146)])
     assert [t.parent for t in tracks if t.id != track.id] == [track.id]
+
+
+def _blob(x: float, y: float, people: int, width: int) -> Detection:
+    """A blob `width` px across holding `people`, 400 px^2 each."""
+    box = (int(x) - width // 2, int(y) - 15, width, 30)
+    return Detection(x, y, 400.0 * people, box, people)
+
+
+def _walked(frames: int) -> Tracker:
+    """A tracker that has followed one walker down the image for `frames` frames."""
+    tracker = _tracker()
+    for step in range(frames):
+        tracker.step([_at(100, 100 + 6 * step)])
+    return tracker
+
+
+def test_a_walker_caught_up_by_people_nobody_followed_counts_them_from_the_merge_on() -> None:
+    tracker = _walked(10)
+    # Two more, never seen apart (they were outside the counting zone), join the walker's
+    # blob: the track holds three now, not the median of ten frames alone and three merged.
+    for step in range(10, 13):
+        tracker.step([_blob(100, 100 + 6 * step, people=3, width=60)])
+    (track,) = tracker.tracks
+    assert track.people == 3
+
+
+def test_a_walker_s_blob_growing_for_a_moment_keeps_their_head_count() -> None:
+    tracker = _walked(10)
+    # A patch of light joins the blob for two frames (and it may be those frames the
+    # track crosses the line in): still one person, until a bigger blob has lasted.
+    for step in range(10, 12):
+        tracker.step([_blob(100, 100 + 6 * step, people=2, width=40)])
+        assert tracker.tracks[0].people == 1
+    tracker.step([_at(100, 172)])
+    for step in range(13, 16):
+        tracker.step([_at(100, 100 + 6 * step, people=2)])  # grown, but not merged
+    assert tracker.tracks[0].people == 1
+
+
+def test_a_walker_merging_with_someone_followed_keeps_their_own_head_count() -> None:
+    tracker = _tracker()
+    for step in range(6):
+        tracker.step([_at(100, 100 + 6 * step), _at(140, 100 + 6 * step)])
+    first, second = tracker.tracks
+    # One blob over both: whichever track takes it, the other person has their own track
+    # (coasting now), so the blob's two are not both the taker's.
+    for step in range(6, 9):
+        tracker.step([_blob(120, 100 + 6 * step, people=2, width=70)])
+    assert first.people == 1 and second.people == 1
+
+
+def test_a_walker_merging_with_someone_whose_track_just_ended_keeps_their_own_head_count() -> None:
+    tracker = _tracker(max_misses=2)
+    for _ in range(6):
+        tracker.step([_at(110, 130), _at(140, 130)])  # two standing side by side
+    standing = next(t for t in tracker.tracks if t.position[0] < 120)
+    for _ in range(3):  # the other fades against the floor; their track ends
+        tracker.step([_at(110, 130)])
+    assert [t.id for t in tracker.tracks] == [standing.id]
+    # Then the one left grows over where the other was last seen: that one, not a newcomer.
+    for _ in range(3):
+        tracker.step([_blob(125, 130, people=2, width=60)])
+    assert standing.people == 1
