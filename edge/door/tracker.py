@@ -114,10 +114,13 @@ class Tracker:
         for track in self.tracks:
             if not track.observed:
                 track.misses += 1
+        alive: list[Track] = []
         for track in self.tracks:
-            if track.confirmed and not self._alive(track) and track.last_seen is not None:
+            if self._alive(track):
+                alive.append(track)
+            elif track.confirmed and track.last_seen is not None:
                 self._dropped.append((self._frame, track.last_seen))
-        self.tracks = [t for t in self.tracks if self._alive(t)]
+        self.tracks = alive
         for index, detection in enumerate(detections):
             if index not in matched and self._may_spawn(detection):
                 self._spawn(detection, before)
