@@ -75,13 +75,6 @@ class MemberOut(BaseModel):
         )  # fmt: skip
 
 
-class ShiftBody(_Body):
-    store: Identifier
-    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS))
-    hours: str = Field(default="00:00-24:00", pattern=_WINDOW, description="HH:MM-HH:MM, local")
-    zones: list[str] = Field(default_factory=list, description="zone ids or globs; empty = all")
-
-
 class StaffBody(_Body):
     name: str = Field(min_length=1, max_length=200)
     role: str | None = Field(default=None, max_length=64, examples=["assistant", "manager"])
@@ -102,10 +95,7 @@ class StaffBody(_Body):
         return StaffMember(
             staff_id=staff_id, name=self.name, role=self.role, badge_epcs=tuple(self.badge_epcs),
             beacons=tuple(self.beacons), stores=tuple(self.stores),
-            shifts=tuple(
-                Shift(store=s.store, days=tuple(s.days), hours=s.hours, zones=tuple(s.zones))
-                for s in self.shifts
-            ),
+            shifts=tuple(s.record(s.store) for s in self.shifts),
         )  # fmt: skip
 
 
@@ -145,6 +135,12 @@ class StoreShiftBody(_Body):
 
     def record(self, store: str) -> Shift:
         return Shift(store=store, days=tuple(self.days), hours=self.hours, zones=tuple(self.zones))
+
+
+class ShiftBody(StoreShiftBody):
+    """A shift in a named store (the HQ staff routes): the same rules as a store's own."""
+
+    store: Identifier
 
 
 class StoreShifts(_Body):

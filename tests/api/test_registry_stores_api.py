@@ -173,6 +173,16 @@ async def test_members_staff_and_products_crud_and_exports(
     staff = {"staff_id": "s1", "name": "Wang", "role": "assistant", "stores": ["sh-1"],
              "shifts": [{"store": "sh-1", "days": ["mon"], "hours": "10:00-18:00"}]}  # fmt: skip
     assert (await client.post("/api/v1/staff", json=staff)).status_code == 201
+    # A shift here follows a store's own shift rules: what one store's staff listing
+    # promises (a zone is a non-empty id, a shift has a day) is not broken from HQ.
+    for bad_shift, field in (({"zones": [""]}, "zones"), ({"days": []}, "days")):
+        shift = {"store": "sh-1", "days": ["mon"], "hours": "10:00-18:00", **bad_shift}
+        refused = await client.post(
+            "/api/v1/staff", json={**staff, "staff_id": "s2", "shifts": [shift]}
+        )
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"][:4] == ["body", "shifts", 0, field]
+    assert (await client.get("/api/v1/staff/s2")).status_code == 404
     reimport = await client.post(
         "/api/v1/staff/import",
         content="staff_id,name,role,badge_epcs,beacons\ns1,Wang Wei,assistant,,\n",
