@@ -177,6 +177,11 @@ class Tracker:
         if not detection.shared:
             track.head_counts.append(detection.people)
             self._follow_merge(track, detection.people)
+        else:
+            # A share of a blob split between tracks says little of who joined the track,
+            # but it does say the track holds no more than that: a head count read near the
+            # camera, where the perspective's guess is worst, must not outlive the blob.
+            track.head_counts.append(min(detection.people, track.people))
         if track.hits >= self.settings.min_hits and not track.confirmed:
             self._confirm(track)
 

@@ -105,7 +105,7 @@ def test_a_blob_breaking_off_a_group_for_a_frame_leaves_the_group_whole() -> Non
     assert group.people == 2
 
 
-def test_head_count_is_the_median_of_recent_blobs_and_ignores_shared_ones() -> None:
+def test_head_count_is_the_median_of_recent_blobs_and_a_share_never_raises_it() -> None:
     tracker = _tracker()
     counts = [1, 2, 2, 1, 2, 2, 2]
     for step, people in enumerate(counts):
@@ -115,6 +115,19 @@ def test_head_count_is_the_median_of_recent_blobs_and_ignores_shared_ones() -> N
     for step in range(7, 20):
         tracker.step([_at(100, 10 * step, people=5, shared=True)])
     assert tracker.tracks[0].people == 2
+
+
+def test_a_group_s_head_count_falls_while_its_share_of_a_split_blob_holds_fewer() -> None:
+    """A track read as three in a merged blob, then followed as one share of blobs split
+    between it and others: the shares each hold one, and so does the track, soon."""
+    tracker = _tracker()
+    for step in range(5):
+        tracker.step([_at(100, 10 * step, people=3)])
+    (track,) = tracker.tracks
+    assert track.people == 3
+    for step in range(5, 12):
+        tracker.step([_at(100, 10 * step, people=1, shared=True)])
+    assert tracker.tracks[0].people == 1
 
 
 def test_a_blob_appearing_within_a_file_s_last_blob_is_someone_leaving_it() -> None:
