@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edge.door.background import BackgroundKind, BackgroundModel, make_background
 from edge.door.blobs import Anchor, BlobSettings, Detection, PersonSize, clean, detect
-from edge.door.line import BAND, CountingLine, Direction, InSide, Point, step
+from edge.door.line import BAND, INSIDE, OUTSIDE, CountingLine, Direction, InSide, Point, step
 from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
@@ -74,6 +74,11 @@ class _TrackState:
     # since someone who walks away from the line came across it inside the group's blob.
     rear: bool = False
     last_seen: Point | None = None  # where it was last observed
+    # When last observed: confirmed, how many people, whether its blob touched the frame's
+    # border (someone walking out of view).
+    confirmed: bool = False
+    people: int = 1
+    at_edge: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,18 +343,52 @@ class DoorCounter:
                     )
                 state.pending = []
         live = {track.id for track in tracks}
-        for gone in set(self._states) - live:
+        for gone in sorted(set(self._states) - live):
             state = self._states.pop(gone)
             if state.side and state.last_seen is not None:
+                left = self._left_view_across(gone, state)
+                if left is not None:
+                    crossings.append(left)
+                    state.side = -state.side
                 self._lost.append(_Lost(self.frame_index, state.last_seen, state.side))
         for track in tracks:
             if track.observed:
-                self._states[track.id].last_seen = track.position
+                state = self._states[track.id]
+                state.last_seen = track.position
+                state.confirmed, state.people = track.confirmed, track.people
+                state.at_edge = track.last_seen is not None and self._at_edge(track.last_seen.box)
         horizon = self.frame_index - self._recall_frames
         self._lost = [lost for lost in self._lost if lost.frame >= horizon]
         self.ins += sum(c.count for c in crossings if c.direction == "in")
         self.outs += sum(c.count for c in crossings if c.direction == "out")
         return crossings
+
+    def _left_view_across(self, track_id: int, state: _TrackState) -> Crossing | None:
+        """The crossing of a track gone out of view past the line, within the band.
+
+        Near a camera's frame edge someone can walk out of view before they are a band
+        past the line (a camera looking across a doorway, the line near the image's foot):
+        only part of them is in view, then too little to be a person. They were seen past
+        the line, at the border, and cannot have come back unseen."""
+        assert state.last_seen is not None
+        if not (state.confirmed and state.at_edge):
+            return None
+        if self._line.zone(state.last_seen) != BAND:
+            return None
+        side = INSIDE if self._line.signed_distance(state.last_seen) > 0 else OUTSIDE
+        if side == state.side:
+            return None
+        x, y = state.last_seen
+        direction: Direction = "in" if side == INSIDE else "out"
+        return Crossing(
+            direction, state.people, track_id, self.frame_index, x / self._scale, y / self._scale
+        )
+
+    def _at_edge(self, box: tuple[int, int, int, int]) -> bool:
+        assert self._shape is not None
+        height, width = self._shape
+        x, y, w, h = box
+        return x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
 
 
 def _scaled(detection: Detection, factor: float) -> Detection:
