@@ -25,8 +25,6 @@ from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
 _AWAY = 0.15  # body widths walked away from the line that show which way someone goes
-# A track seen this long that has never moved is not held out of the background (below).
-_STILL_BORN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,20 +277,10 @@ class DoorCounter:
     def _freeze(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
         """Where people are (confirmed tracks' last boxes, grown a little): not background.
         Also where a coasting track was last seen: someone standing still fades from the
-        foreground, and must not be learnt as floor meanwhile.
-
-        Except a track that has not moved since it appeared, once it has been seen for
-        `_STILL_BORN_S`: people walk into view, but a ghost (floor the background had
-        wrong: after a light's change, or where someone stood when the counter started) or
-        a bag set down appears where it stays. Held out, it would never fade and would
-        blind that spot for good; it is taken in at the background's `absorb_s` pace.
-        Someone who walked in and then stands still has moved, and stays held out."""
+        foreground, and must not be learnt as floor meanwhile."""
         freeze = np.zeros(shape, np.uint8)
         assert self._tracker is not None
-        still_born = round(_STILL_BORN_S * self.fps)
         for track in self._tracker.tracks:
-            if not track.moved and track.hits > still_born:
-                continue
             if track.confirmed and track.last_seen is not None:
                 x, y, w, h = track.last_seen.box
                 pad = max(2, round(0.15 * max(w, h)))

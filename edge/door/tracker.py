@@ -53,9 +53,6 @@ class Track:
     head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
     parent: int | None = None  # the group track this one split off from, if any
     since_merge: list[int] | None = None  # head counts since others joined its blob
-    # Has gone half a gate from where it was 40 sightings before (or born): someone
-    # walking, not a ghost or something set down (see `DoorCounter._freeze`).
-    moved: bool = False
 
     @property
     def position(self) -> tuple[float, float]:
@@ -177,8 +174,6 @@ class Tracker:
             track.since_merge = []
         track.last_seen = detection
         track.trail.append(track.position)
-        if not track.moved and math.dist(track.trail[0], track.position) > self.settings.gate / 2:
-            track.moved = True
         if not detection.shared:
             track.head_counts.append(detection.people)
             self._follow_merge(track, detection.people)
