@@ -366,8 +366,10 @@ class DoorCounter:
         side = INSIDE if self._line.signed_distance(state.last_seen) > 0 else OUTSIDE
         if side == state.side:
             return None
-        x, y = state.last_seen
         direction: Direction = "in" if side == INSIDE else "out"
+        if state.credit == direction:  # a group's crossing counted them already
+            return None
+        x, y = state.last_seen
         return Crossing(
             direction, state.people, track_id, self.frame_index, x / self._scale, y / self._scale
         )

@@ -7,7 +7,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edge.door.blobs import Detection
 from edge.door.counter import CounterSettings, DoorCounter
+from edge.door.tracker import Track
 
 FPS = 10.0
 
@@ -53,3 +55,36 @@ def test_walking_out_of_view_sideways_before_the_line_crosses_nothing() -> None:
     # Down to 10 px short of the line, within its band, then out to the left.
     path = [(160, y) for y in range(60, 213, 5)] + [(x, 212) for x in range(160, -40, -6)]
     assert _count(222, path) == (0, 0)
+
+
+def _at(track_id: int, y: float, box_bottom: int) -> Track:
+    """A confirmed track at (200, y) whose blob reaches down to `box_bottom`."""
+    box = (180, int(y) - 10, 40, box_bottom - int(y) + 10)
+    return Track(
+        track_id,
+        np.array([200.0, y, 0.0, 0.0]),
+        np.eye(4),
+        hits=5,
+        confirmed=True,
+        last_seen=Detection(200.0, y, 800.0, box),
+    )
+
+
+def _counted(counter: DoorCounter, frames: list[list[Track]]) -> list[str]:
+    counter._shape = (110, 400)  # a frame 110 px high: its foot is 10 px below the line
+    crossings: list[str] = []
+    for tracks in frames:
+        counter.frame_index += 1
+        crossings += [c.direction for c in counter._count(tracks)]
+    return crossings
+
+
+def test_a_straggler_the_group_counted_already_is_not_counted_again_out_of_view() -> None:
+    # A horizontal line at y=100, "in" below it, a +-10 px band.
+    settings = CounterSettings(line=((0.0, 100.0), (400.0, 100.0)), band=10.0, downscale=1)
+    walk = [[_at(1, 80, 90)], [_at(1, 104, 110)], []]  # past the line, at the foot, gone
+    assert _counted(DoorCounter(settings, 10.0), walk) == ["in"]
+    credited = DoorCounter(settings, 10.0)
+    _counted(credited, walk[:1])
+    credited._states[1].credit = "in"  # left a group behind the group's crossing
+    assert _counted(credited, walk[1:]) == []
