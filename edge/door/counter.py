@@ -72,11 +72,7 @@ class _TrackState:
     # since someone who walks away from the line came across it inside the group's blob.
     rear: bool = False
     last_seen: Point | None = None  # where it was last observed
-    # When last observed: confirmed, how many people, whether its blob touched the frame's
-    # border (someone walking out of view).
-    confirmed: bool = False
-    people: int = 1
-    at_edge: bool = False
+    track: Track | None = None  # as last observed (kept once the tracker drops it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +330,7 @@ class DoorCounter:
         for gone in sorted(set(self._states) - live):
             state = self._states.pop(gone)
             if state.side and state.last_seen is not None:
-                left = self._left_view_across(gone, state)
+                left = self._left_view_across(state)
                 if left is not None:
                     crossings.append(left)
                     state.side = -state.side
@@ -342,36 +338,33 @@ class DoorCounter:
         for track in tracks:
             if track.observed:
                 state = self._states[track.id]
-                state.last_seen = track.position
-                state.confirmed, state.people = track.confirmed, track.people
-                state.at_edge = track.last_seen is not None and self._at_edge(track.last_seen.box)
+                state.last_seen, state.track = track.position, track
         horizon = self.frame_index - self._recall_frames
         self._lost = [lost for lost in self._lost if lost.frame >= horizon]
         self.ins += sum(c.count for c in crossings if c.direction == "in")
         self.outs += sum(c.count for c in crossings if c.direction == "out")
         return crossings
 
-    def _left_view_across(self, track_id: int, state: _TrackState) -> Crossing | None:
+    def _left_view_across(self, state: _TrackState) -> Crossing | None:
         """The crossing of a track gone out of view past the line, within the band.
 
         Near a camera's frame edge someone can walk out of view before they are a band
         past the line (a camera looking across a doorway, the line near the image's foot):
         only part of them is in view, then too little to be a person. They were seen past
         the line, at the border, and cannot have come back unseen."""
-        assert state.last_seen is not None
-        if not (state.confirmed and state.at_edge):
+        track, point = state.track, state.last_seen
+        assert point is not None
+        if track is None or track.last_seen is None or not track.confirmed:
             return None
-        if self._line.zone(state.last_seen) != BAND:
+        if not self._at_edge(track.last_seen.box) or self._line.zone(point) != BAND:
             return None
-        side = INSIDE if self._line.signed_distance(state.last_seen) > 0 else OUTSIDE
-        if side == state.side:
+        past = INSIDE if self._line.signed_distance(point) > 0 else OUTSIDE
+        _, direction = step(state.side, past)
+        if direction is None or state.credit == direction:  # credit: a group counted them
             return None
-        direction: Direction = "in" if side == INSIDE else "out"
-        if state.credit == direction:  # a group's crossing counted them already
-            return None
-        x, y = state.last_seen
+        x, y = point
         return Crossing(
-            direction, state.people, track_id, self.frame_index, x / self._scale, y / self._scale
+            direction, track.people, track.id, self.frame_index, x / self._scale, y / self._scale
         )
 
     def _at_edge(self, box: tuple[int, int, int, int]) -> bool:

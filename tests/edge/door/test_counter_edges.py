@@ -57,15 +57,15 @@ def test_walking_out_of_view_sideways_before_the_line_crosses_nothing() -> None:
     assert _count(222, path) == (0, 0)
 
 
-def _at(track_id: int, y: float, box_bottom: int) -> Track:
-    """A confirmed track at (200, y) whose blob reaches down to `box_bottom`."""
+def _at(track_id: int, y: float, box_bottom: int, confirmed: bool = True) -> Track:
+    """A track at (200, y) whose blob reaches down to `box_bottom`."""
     box = (180, int(y) - 10, 40, box_bottom - int(y) + 10)
     return Track(
         track_id,
         np.array([200.0, y, 0.0, 0.0]),
         np.eye(4),
-        hits=5,
-        confirmed=True,
+        hits=5 if confirmed else 2,
+        confirmed=confirmed,
         last_seen=Detection(200.0, y, 800.0, box),
     )
 
@@ -88,3 +88,16 @@ def test_a_straggler_the_group_counted_already_is_not_counted_again_out_of_view(
     _counted(credited, walk[:1])
     credited._states[1].credit = "in"  # left a group behind the group's crossing
     assert _counted(credited, walk[1:]) == []
+
+
+def test_a_track_lost_just_past_the_line_away_from_the_border_counts_nothing() -> None:
+    # Lost in the band, mid-view (merged into someone's blob, say): it may still turn back.
+    settings = CounterSettings(line=((0.0, 100.0), (400.0, 100.0)), band=10.0, downscale=1)
+    walk = [[_at(1, 80, 90)], [_at(1, 104, 100)], []]  # its blob ends 10 px above the foot
+    assert _counted(DoorCounter(settings, 10.0), walk) == []
+
+
+def test_a_blob_never_confirmed_as_someone_counts_nothing_out_of_view() -> None:
+    settings = CounterSettings(line=((0.0, 100.0), (400.0, 100.0)), band=10.0, downscale=1)
+    flicker = [[_at(1, 80, 90, confirmed=False)], [_at(1, 104, 110, confirmed=False)], []]
+    assert _counted(DoorCounter(settings, 10.0), flicker) == []
