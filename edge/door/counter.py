@@ -145,6 +145,9 @@ class DoorCounter:
             max_misses=max(1, round(s.coast_s * self.fps)),
             spawn_distance=0.45 * width,
             inherit_distance=1.5 * width,
+            # A share of a split blob is where k-means put it, not where someone is:
+            # two walking into each other in one lane must carry on through it.
+            share_noise=0.3 * width,
         )
         self._width = width
         self._recall_distance = 1.5 * width
@@ -211,9 +214,12 @@ class DoorCounter:
     def _side_nearby(self, track: Track, tracks: Sequence[Track]) -> int:
         """The side of the nearest track lost lately, or coasting unseen, close to where
         `track` is (0 if none): only for a track born within the band, which has no side
-        of its own to start from."""
+        of its own to start from. One born at the frame's border walked into view there,
+        from the side of the line it is on."""
         if self._line.zone(track.position) != BAND:
             return 0
+        if track.last_seen is not None and self._at_edge(track.last_seen.box):
+            return INSIDE if self._line.signed_distance(track.position) > 0 else OUTSIDE
         candidates = [(lost.position, lost.side) for lost in self._lost]
         candidates += [
             (t.position, self._side(t.id))

@@ -36,6 +36,7 @@ class TrackerSettings:
     spawn_distance: float = 0.0  # no new track this close to a confirmed one
     inherit_distance: float = 0.0  # a new track this close to a group track splits off it
     position_noise: float = 2.0  # measurement noise, pixels
+    share_noise: float = 2.0  # the same, of a share of a blob split between tracks
     accel_noise: float = 1.0  # process noise: change of velocity per frame, pixels
 
 
@@ -88,6 +89,7 @@ class Tracker:
         q = settings.accel_noise**2
         self._q = np.diag([q / 4, q / 4, q, q])
         self._r = np.eye(2) * settings.position_noise**2
+        self._r_share = np.eye(2) * settings.share_noise**2
 
     def predict(self) -> list[tuple[float, float]]:
         """Move every track one frame ahead; return where the confirmed ones, and those seen
@@ -163,7 +165,7 @@ class Tracker:
 
     def _correct(self, track: Track, detection: Detection) -> None:
         innovation = np.array([detection.x, detection.y]) - _H @ track.state
-        s = _H @ track.cov @ _H.T + self._r
+        s = _H @ track.cov @ _H.T + (self._r_share if detection.shared else self._r)
         gain = track.cov @ _H.T @ np.linalg.inv(s)
         track.state = track.state + gain @ innovation
         track.cov = (np.eye(4) - gain @ _H) @ track.cov

@@ -1,6 +1,7 @@
 """Someone walking out of the camera's view just past the line, before they are a band
 beyond it, has crossed: only part of them is in view at the frame's border, then too
-little to be a person, and they cannot come back unseen."""
+little to be a person, and they cannot come back unseen. Someone walking into view within
+the band came from the side of the line they appear on."""
 
 from __future__ import annotations
 
@@ -49,6 +50,15 @@ def test_walking_out_of_view_just_past_a_line_near_the_border_crosses_it() -> No
     # A line 18 px above the frame's foot: the centre of what is in view of the walker
     # never gets a band (20 px) past it.
     assert _count(222, DOWN) == reference
+
+
+def test_walking_into_view_within_the_band_and_across_the_line_crosses_it() -> None:
+    up = DOWN[::-1]
+    reference = _count(120, up)
+    assert sum(reference) == 1
+    # First seen at the frame's foot, already within the band (below the line): they came
+    # from below it, and are counted when they are a band beyond it.
+    assert _count(222, up) == reference
 
 
 def test_walking_out_of_view_sideways_before_the_line_crosses_nothing() -> None:

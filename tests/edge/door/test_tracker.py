@@ -69,6 +69,23 @@ def test_two_people_passing_each_other_keep_their_ids() -> None:
     assert abs(by_id[1][1] - 100) < 3 and abs(by_id[2][1] - 130) < 3
 
 
+def test_two_walking_into_each_other_in_one_lane_keep_their_ids_through_their_shared_blob() -> None:
+    # From an angle two people in one lane merge into one blob for several frames; split
+    # between their tracks, its shares are its near and far halves, whoever is where.
+    tracker = _tracker(share_noise=7.0)
+    for step in range(20):
+        a, b = 40 + 8 * step, 200 - 8 * step  # a walks down the image, b up
+        if abs(a - b) < 60:
+            middle = (a + b) / 2
+            detections = [_at(100, middle - 12, shared=True), _at(100, middle + 12, shared=True)]
+        else:
+            detections = [_at(100, a), _at(100, b)]
+        tracks = tracker.step(detections)
+    by_id = {t.id: t.position for t in tracks}
+    assert set(by_id) == {1, 2}
+    assert by_id[1][1] > by_id[2][1]  # 1 started at the top and walked on down
+
+
 def test_no_new_track_right_on_top_of_a_confirmed_one() -> None:
     tracker = _tracker()
     for step in range(4):
