@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from edge.door.background import BackgroundKind, BackgroundModel, make_background
 from edge.door.blobs import Anchor, BlobSettings, Detection, PersonSize, clean, detect
-from edge.door.line import BAND, INSIDE, OUTSIDE, CountingLine, Direction, InSide, Point, step
+from edge.door.line import BAND, CountingLine, Direction, InSide, Point, step
 from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
@@ -219,7 +219,7 @@ class DoorCounter:
         if self._line.zone(track.position) != BAND:
             return 0
         if track.last_seen is not None and self._at_edge(track.last_seen.box):
-            return INSIDE if self._line.signed_distance(track.position) > 0 else OUTSIDE
+            return self._line.half(track.position)
         candidates = [(lost.position, lost.side) for lost in self._lost]
         candidates += [
             (t.position, self._side(t.id))
@@ -364,8 +364,7 @@ class DoorCounter:
             return None
         if not self._at_edge(track.last_seen.box) or self._line.zone(point) != BAND:
             return None
-        past = INSIDE if self._line.signed_distance(point) > 0 else OUTSIDE
-        _, direction = step(state.side, past)
+        _, direction = step(state.side, self._line.half(point))
         if direction is None or state.credit == direction:  # credit: a group counted them
             return None
         x, y = point

@@ -57,6 +57,10 @@ class CountingLine:
         dx, dy = x2 - x1, y2 - y1
         return ((point[0] - x1) * dx + (point[1] - y1) * dy) / (dx * dx + dy * dy)
 
+    def half(self, point: Point) -> int:
+        """INSIDE or OUTSIDE: the side of the line the point is on, within the band too."""
+        return INSIDE if self.signed_distance(point) > 0 else OUTSIDE
+
     def zone(self, point: Point) -> int | None:
         """INSIDE or OUTSIDE beyond the band, BAND within it, or None past the segment's
         ends (by more than the band), where the line says nothing."""

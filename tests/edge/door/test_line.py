@@ -29,6 +29,15 @@ def test_zone_of_points_around_a_horizontal_line(point: tuple[float, float], zon
     assert LINE.zone(point) == zone
 
 
+def test_half_is_the_side_a_point_is_on_within_the_band_too() -> None:
+    assert [LINE.half((320.0, y)) for y in (300.0, 250.0, 230.0, 180.0)] == [
+        INSIDE,
+        INSIDE,
+        OUTSIDE,
+        OUTSIDE,
+    ]
+
+
 def test_left_in_side_flips_the_sign() -> None:
     left = CountingLine(LINE.p1, LINE.p2, "left", LINE.band)
     assert left.signed_distance((320, 300)) == -LINE.signed_distance((320, 300)) == -60
