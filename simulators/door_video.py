@@ -26,6 +26,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from edge.door.blobs import off_axis_gain
 from simulators.door_video_actors import BGR, Actor, Build, Walk
 from simulators.door_video_camera import Camera, angled, overhead
 from simulators.door_video_scenarios import PLANNERS, SCENARIOS, Layout
@@ -307,13 +308,20 @@ def installer_settings(clip: DoorClip) -> dict[str, Any]:
     norm = math.hypot(dx, dy)
     offset = ((inside[0] - outside[0]) * -dy + (inside[1] - outside[1]) * dx) / norm
     perspective = 1.0  # overhead: people shrink towards every edge, not one way
+    field_of_view = 0.0
     if clip.spec.view == "angled":
+        # From the camera's data sheet: a wide lens, people off its axis look bigger.
+        camera = clip.camera
+        field_of_view = math.degrees(2 * math.atan(camera.width / 2 / camera.focal_px))
+        centre = (camera.width / 2, camera.height / 2)
+        middle = ((left[0] + right[0]) / 2, (left[1] + right[1]) / 2)
         # Measured where a whole person is in view, as far from the line as can be: a
         # body cut by the image's edge would seem to shrink far faster than it does.
         for depth in (-1.2, 1.2, -0.8, 0.8, -0.5, 0.5):
             if not _touches_edge(person_mask(clip, 0.0, depth)):
                 far = centroid(0.0, depth)
-                slope = math.log(here[2] / far[2]) / (here[1] - far[1])
+                gain = off_axis_gain((far[0], far[1]), middle, centre, camera.focal_px)
+                slope = math.log(here[2] / (far[2] / gain)) / (here[1] - far[1])
                 perspective = math.exp(slope * clip.camera.height)
                 break
     return {
@@ -322,6 +330,7 @@ def installer_settings(clip: DoorClip) -> dict[str, Any]:
         "band": round(abs(offset) / 2, 1),
         "person_area": round(here[2]),
         "perspective": round(perspective, 2),
+        "field_of_view": round(field_of_view, 1),
     }
 
 

@@ -42,6 +42,7 @@ class DoorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froze
     perspective: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 1.0
     radial_growth: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     radial_from: NonNegative = 0.0
+    field_of_view: Annotated[float, msgspec.Meta(ge=0, lt=180)] = 0.0
     min_area_ratio: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.35
     split_ratio: Annotated[float, msgspec.Meta(gt=1, le=10)] = 1.9
     anchor: Literal["centroid", "bottom"] = "centroid"
@@ -80,6 +81,7 @@ class DoorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froze
             perspective=self.perspective,
             radial_growth=self.radial_growth,
             radial_from=self.radial_from,
+            field_of_view=self.field_of_view,
             min_area_ratio=self.min_area_ratio,
             split_ratio=self.split_ratio,
             anchor=self.anchor,

@@ -39,6 +39,9 @@ class CounterSettings:
     # person's area grows by `radial_growth` of it per pixel (more of their side in view).
     radial_growth: float = 0.0
     radial_from: float = 0.0
+    # The camera's field of view across the image's width, degrees (0: unknown): a wide
+    # lens makes someone off its axis look bigger than the perspective alone says.
+    field_of_view: float = 0.0
     min_area_ratio: float = 0.35
     split_ratio: float = 1.9
     anchor: Anchor = "centroid"
@@ -138,6 +141,7 @@ class DoorCounter:
         length = self._line.length
         self._across = ((x2 - x1) / length, (y2 - y1) / length)
         self._row = (y1 + y2) / 2
+        self._reference = ((x1 + x2) / 2, self._row)
         self._zone = (s.zone if s.zone is not None else 3 * s.band) * scale
         width = PersonSize(s.person_area * scale * scale, 0, 1, 1.0, s.person_aspect).width
         settings = TrackerSettings(
@@ -194,6 +198,8 @@ class DoorCounter:
             radial=s.radial_growth / scale,
             radial_from=s.radial_from * scale,
             centre=(width / 2, height / 2),
+            focal=focal_length(s.field_of_view, width),
+            reference=self._reference,
         )
         blob_settings = BlobSettings(
             size,
@@ -377,6 +383,14 @@ class DoorCounter:
         height, width = self._shape
         x, y, w, h = box
         return x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
+
+
+def focal_length(field_of_view: float, width: float) -> float:
+    """A lens's focal length in pixels from its field of view across `width` pixels (0 if
+    the field of view is unknown)."""
+    if not field_of_view:
+        return 0.0
+    return width / 2 / math.tan(math.radians(field_of_view) / 2)
 
 
 def _scaled(detection: Detection, factor: float) -> Detection:

@@ -113,6 +113,8 @@ def test_annotated_video_and_snapshot_are_written(
         ({"line": [[10, 10]]}, "line"),
         ({"line": [[10, 10], [10, 10]]}, "line"),
         ({"downscale": 0}, "downscale"),
+        ({"field_of_view": 180}, "field_of_view"),
+        ({"field_of_view": -10}, "field_of_view"),
         ({"colour": "red"}, "colour"),
         ({"start_time": "2026-11-26T10:00:00"}, "start_time"),
     ],

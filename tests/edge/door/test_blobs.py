@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
-from edge.door.blobs import BlobSettings, PersonSize, clean, detect, people_in
+from edge.door.blobs import BlobSettings, PersonSize, clean, detect, off_axis_gain, people_in
 
 # One person is an ellipse of half-axes 20 (across the line, x) by 14 (along it, y).
 ONE = np.zeros((240, 320), np.uint8)
@@ -92,6 +95,28 @@ def test_perspective_grows_the_expected_area_down_the_image() -> None:
     assert size.at(50, 120) == 1000.0
     assert size.at(50, 240) == pytest.approx(2000.0)
     assert size.at(300, 0) == pytest.approx(500.0)
+
+
+def test_a_wide_lens_makes_people_off_its_axis_look_bigger() -> None:
+    focal = 200.0
+    centre = (160.0, 120.0)
+    off = (160.0 + focal * math.tan(math.radians(31)), 120.0)  # 31 degrees off axis
+    assert off_axis_gain(centre, centre, centre, focal) == 1.0
+    assert off_axis_gain(off, centre, centre, focal) == pytest.approx(1.59, abs=0.01)
+    assert off_axis_gain(centre, off, centre, focal) == pytest.approx(1 / 1.59, abs=0.01)
+    assert off_axis_gain(off, centre, centre, 0.0) == 1.0  # lens unknown
+
+
+def test_one_person_off_a_wide_lens_s_axis_is_one_not_two() -> None:
+    # The line's middle on the lens's axis; someone 31 degrees off it, twice the area.
+    on_axis = PersonSize(AREA, 120, 240, 1.0, 14 / 20, centre=(160, 120), reference=(160, 120))
+    wide = replace(on_axis, focal=140 / math.tan(math.radians(31)))
+    mask = np.zeros((240, 400), np.uint8)
+    cv2.ellipse(mask, (300, 120), (29, 20), 0, 0, 360, 255, -1)
+    assert np.count_nonzero(mask) == pytest.approx(2.07 * AREA, rel=0.03)
+    (seen_as_flat,) = detect(mask, BlobSettings(on_axis, across=(1.0, 0.0)))
+    (through_the_lens,) = detect(mask, BlobSettings(wide, across=(1.0, 0.0)))
+    assert (seen_as_flat.people, through_the_lens.people) == (2, 1)
 
 
 # Seen from straight above, someone far from the image's centre (160, 120) shows their side:

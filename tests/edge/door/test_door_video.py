@@ -75,6 +75,12 @@ def test_installer_settings_put_the_shop_on_the_in_side() -> None:
     assert line.signed_distance((uv[0, 0], uv[0, 1])) > 0
 
 
+def test_installer_settings_give_an_angled_camera_s_field_of_view() -> None:
+    # From the lens (focal length 0.62 of the width): 77.8 degrees across.
+    assert installer_settings(_small("single", 3, "angled"))["field_of_view"] == 77.8
+    assert installer_settings(_small("single", 3))["field_of_view"] == 0.0
+
+
 def test_a_written_video_reads_back(tmp_path: Path) -> None:
     clip = _small("single", 2)
     path = tmp_path / "clip.avi"
