@@ -156,6 +156,14 @@ def off_axis_gain(
     return stretch(point) / stretch(reference)
 
 
+def focal_length(field_of_view: float, width: float) -> float:
+    """A lens's focal length in pixels from its field of view across `width` pixels (0 if
+    the field of view is unknown)."""
+    if not field_of_view:
+        return 0.0
+    return width / 2 / math.tan(math.radians(field_of_view) / 2)
+
+
 def clean(mask: Mask, size: PersonSize) -> Mask:
     """Remove speckle, close gaps inside a body (between head, shoulders and arms), fill
     what a body encloses, then remove whatever is too thin to be a body (a line along a

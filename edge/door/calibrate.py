@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from edge.door.blobs import Detection, off_axis_gain
-from edge.door.counter import CounterSettings, DoorCounter, focal_length
+from edge.door.blobs import Detection, focal_length, off_axis_gain
+from edge.door.counter import CounterSettings, DoorCounter
 from edge.door.errors import CalibrationError
 
 _MIN_WALK = 0.5  # body widths (roughly) per second: slower is not someone walking through
@@ -104,22 +104,24 @@ def _measure(
         return PersonMeasure(settings.person_area, settings.person_aspect, 0)
     assert counter.frame_size is not None  # it saw frames, or `near_line` would be empty
     width, height = counter.frame_size
-    # One person's blob where the line's middle is: seen nearer the image's edge through a
-    # wide lens, they look bigger.
-    focal = focal_length(settings.field_of_view, width)
-    middle = ((line.p1[0] + line.p2[0]) / 2, (line.p1[1] + line.p2[1]) / 2)
     centre = (width / 2, height / 2)
-    gains = [off_axis_gain((d.x, d.y), middle, centre, focal) for d in near_line]
-    area = statistics.median(d.area / g for d, g in zip(near_line, gains, strict=True))
-    scales = [math.sqrt(g) for g in gains]
-    across = statistics.median(d.spread[0] / k for d, k in zip(near_line, scales, strict=True))
-    along = statistics.median(d.spread[1] / k for d, k in zip(near_line, scales, strict=True))
+    focal = focal_length(settings.field_of_view, width)
+
+    def at_middle(d: Detection) -> Detection:
+        """The sighting as it would look at the line's middle: nearer the image's edge,
+        through a wide lens, one looks bigger."""
+        gain = off_axis_gain((d.x, d.y), line.middle, centre, focal)
+        k = math.sqrt(gain)
+        return replace(d, area=d.area / gain, spread=(d.spread[0] / k, d.spread[1] / k))
+
+    near_line = [at_middle(d) for d in near_line]
+    area = statistics.median(d.area for d in near_line)
+    across = statistics.median(d.spread[0] for d in near_line)
+    along = statistics.median(d.spread[1] for d in near_line)
     aspect = along / max(across, 1e-6)
     if settings.perspective != 1.0:
         return PersonMeasure(area, aspect, len(near_line))
-    alone = [
-        replace(d, area=d.area / off_axis_gain((d.x, d.y), middle, centre, focal)) for d in alone
-    ]
+    alone = [at_middle(d) for d in alone]
     start = statistics.median(math.dist((d.x, d.y), centre) for d in near_line)
     growth = radial_growth(alone, centre, start, area)
     return PersonMeasure(area, aspect, len(near_line), growth, start)

@@ -19,7 +19,15 @@ import numpy as np
 import numpy.typing as npt
 
 from edge.door.background import BackgroundKind, BackgroundModel, make_background
-from edge.door.blobs import Anchor, BlobSettings, Detection, PersonSize, clean, detect
+from edge.door.blobs import (
+    Anchor,
+    BlobSettings,
+    Detection,
+    PersonSize,
+    clean,
+    detect,
+    focal_length,
+)
 from edge.door.line import BAND, CountingLine, Direction, InSide, Point, step
 from edge.door.tracker import Track, Tracker, TrackerSettings
 
@@ -140,8 +148,7 @@ class DoorCounter:
         (x1, y1), (x2, y2) = self._line.p1, self._line.p2
         length = self._line.length
         self._across = ((x2 - x1) / length, (y2 - y1) / length)
-        self._row = (y1 + y2) / 2
-        self._reference = ((x1 + x2) / 2, self._row)
+        self._row = self._line.middle[1]
         self._zone = (s.zone if s.zone is not None else 3 * s.band) * scale
         width = PersonSize(s.person_area * scale * scale, 0, 1, 1.0, s.person_aspect).width
         settings = TrackerSettings(
@@ -199,7 +206,7 @@ class DoorCounter:
             radial_from=s.radial_from * scale,
             centre=(width / 2, height / 2),
             focal=focal_length(s.field_of_view, width),
-            reference=self._reference,
+            reference=self._line.middle,
         )
         blob_settings = BlobSettings(
             size,
@@ -383,14 +390,6 @@ class DoorCounter:
         height, width = self._shape
         x, y, w, h = box
         return x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1
-
-
-def focal_length(field_of_view: float, width: float) -> float:
-    """A lens's focal length in pixels from its field of view across `width` pixels (0 if
-    the field of view is unknown)."""
-    if not field_of_view:
-        return 0.0
-    return width / 2 / math.tan(math.radians(field_of_view) / 2)
 
 
 def _scaled(detection: Detection, factor: float) -> Detection:

@@ -43,6 +43,11 @@ class CountingLine:
     def length(self) -> float:
         return math.dist(self.p1, self.p2)
 
+    @property
+    def middle(self) -> Point:
+        (x1, y1), (x2, y2) = self.p1, self.p2
+        return (x1 + x2) / 2, (y1 + y2) / 2
+
     def signed_distance(self, point: Point) -> float:
         """Distance in pixels from the (infinite) line, positive on the "in" side."""
         (x1, y1), (x2, y2) = self.p1, self.p2

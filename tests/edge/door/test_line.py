@@ -162,3 +162,10 @@ def test_signed_distance_of_a_point_off_the_line_is_its_offset(
     )
     assert line.signed_distance(point) == pytest.approx(offset, abs=1e-6 * (1 + offset))
     assert line.along(point) == pytest.approx(along, abs=1e-6)
+
+
+def test_the_middle_is_halfway_along_and_on_the_line() -> None:
+    line = CountingLine((600.0, 414.0), (75.0, 289.0), "left", 30.0)
+    assert line.middle == (337.5, 351.5)
+    assert line.along(line.middle) == pytest.approx(0.5)
+    assert line.signed_distance(line.middle) == pytest.approx(0.0, abs=1e-9)
