@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from edge.door.background import BackgroundKind, BackgroundModel, make_background
 from edge.door.blobs import (
+    MAX_PEOPLE_PER_BLOB,
     Anchor,
     BlobSettings,
     Detection,
@@ -69,18 +70,28 @@ class Crossing:
     y: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A crossing awaiting its track's confirmation: its direction and the most people it
+    may count."""
+
+    direction: Direction
+    most: int = MAX_PEOPLE_PER_BLOB
+
+
 @dataclass(slots=True)
 class _TrackState:
     """What the counter remembers of one live track."""
 
     side: int = 0  # its last definite side of the line (0: none yet)
-    pending: list[Direction] = field(default_factory=list)  # crossings awaiting confirmation
+    pending: list[_Pending] = field(default_factory=list)  # crossings awaiting confirmation
     crossed: Direction | None = None  # its last crossing
     # Someone who left a group behind its crossing: the group counted them already, so
     # their own crossing that way is not counted again.
     credit: Direction | None = None
-    # Credited as the rear of a group's file: checked once it is confirmed (and moving),
-    # since someone who walks away from the line came across it inside the group's blob.
+    # Credited as the rear of a group's file: watched once it is confirmed until it walks
+    # to the line (it is the rear) or away from it (it came across the line inside the
+    # group's blob, the other way).
     rear: bool = False
     last_seen: Point | None = None  # where it was last observed
     track: Track | None = None  # as last observed (kept once the tracker drops it)
@@ -280,6 +291,16 @@ class DoorCounter:
             ):
                 state.credit = direction
 
+    @staticmethod
+    def _crossing_back(track: Track, state: _TrackState) -> int:
+        """The most people a crossing of `track` may count: its whole head count, unless it
+        crosses back the way it came. A blob that does so has changed its make-up (people
+        going the other way merged into it, or its centre moved onto them): only those in
+        its blob now are crossing."""
+        if state.crossed is None or track.last_seen is None:
+            return MAX_PEOPLE_PER_BLOB
+        return track.last_seen.people
+
     def _walks_away(self, track: Track, side: int) -> bool:
         """Whether `track` has walked away from the line, deeper into `side`, since it
         was first seen."""
@@ -314,13 +335,14 @@ class DoorCounter:
                 state = self._states[track.id] = _TrackState()
                 state.side = self._side_of_newcomer(track, tracks)
             if track.observed and state.rear and track.confirmed:
-                state.rear = False
                 # One person only: a blob of several moves its centre about as its
                 # make-up changes, walking or not.
-                if track.people == 1 and self._walks_away(track, state.side):
+                if track.people > 1 or self._walks_away(track, -state.side):
+                    state.rear = False
+                elif self._walks_away(track, state.side):
                     # Not the rear of the file but someone who crossed the other way
                     # inside the group's blob: they come from the group's side.
-                    state.side, state.credit = -state.side, None
+                    state.side, state.credit, state.rear = -state.side, None, False
             if track.observed:
                 zone = self._line.zone(track.position)
                 state.side, direction = step(state.side, zone)
@@ -328,16 +350,16 @@ class DoorCounter:
                     state.credit = None
                     state.crossed = direction
                 elif direction is not None:
+                    state.pending.append(_Pending(direction, self._crossing_back(track, state)))
                     state.crossed = direction
-                    state.pending.append(direction)
                     self._credit_stragglers(track, tracks, state.side, direction)
             if track.confirmed and state.pending:
                 x, y = track.position
-                for direction in state.pending:
+                for pending in state.pending:
                     crossings.append(
                         Crossing(
-                            direction,
-                            track.people,
+                            pending.direction,
+                            min(track.people, pending.most),
                             track.id,
                             self.frame_index,
                             x / self._scale,

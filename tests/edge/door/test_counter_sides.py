@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge.door.blobs import Detection
 from edge.door.counter import CounterSettings, DoorCounter
 from edge.door.tracker import Track
 
@@ -123,3 +124,47 @@ def test_someone_leaving_a_group_ahead_of_it_is_counted_when_they_cross() -> Non
     follows = [[_group(1, 200, y, people=1)] for y in (95, 115)]
     assert _run(counter, [*approach, *front, *follows]) == [(2, "in"), (1, "in")]
     assert counter.ins == 2
+
+
+def test_someone_coming_out_of_a_group_s_blob_who_walks_away_only_later_is_counted() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    group_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
+    # As above, but they stand a moment on the street side before walking away: by the
+    # time their track is confirmed they have not yet moved from the line.
+    path = [70.0, 69.0, 68.0, 67.0, 63.0, 56.0, 48.0]
+    comes_out = []
+    for seen, y in enumerate(path, start=1):
+        track = _member(2, 1, 200, y, confirmed=seen >= 3)
+        track.trail.extend((200.0, p) for p in path[:seen])
+        comes_out.append([_group(1, 200, 125), track])
+    assert _run(counter, [*group_crosses, *comes_out]) == [(1, "in"), (2, "out")]
+    assert (counter.ins, counter.outs) == (2, 1)
+
+
+def test_the_rear_of_a_file_who_stands_a_moment_then_follows_is_not_counted_again() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    file_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
+    path = [80.0, 80.0, 79.0, 80.0, 84.0, 95.0, 112.0, 125.0]
+    rear = []
+    for seen, y in enumerate(path, start=1):
+        track = _member(2, 1, 200, y, confirmed=seen >= 3)
+        track.trail.extend((200.0, p) for p in path[:seen])
+        rear.append([track])
+    assert _run(counter, [*file_crosses, *rear]) == [(1, "in")]
+    assert (counter.ins, counter.outs) == (2, 0)
+
+
+def _seen_holding(track: Track, people: int) -> Track:
+    x, y = track.position
+    track.last_seen = Detection(x, y, 3000.0 * people, (int(x) - 30, int(y) - 30, 60, 60), people)
+    return track
+
+
+def test_a_group_s_track_crossing_back_counts_only_those_in_its_blob_now() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    # Three walk in as one blob; someone going out merges into it in the doorway and the
+    # blob's centre follows them back out, while the three walk on out of view.
+    group_crosses = [[_seen_holding(_group(1, 200, y, people=3), 3)] for y in (60, 75, 95, 112)]
+    back_out = [[_seen_holding(_group(1, 200, y, people=3), 1)] for y in (95, 80, 70)]
+    assert _run(counter, [*group_crosses, *back_out]) == [(1, "in"), (1, "out")]
+    assert (counter.ins, counter.outs) == (3, 1)
