@@ -190,7 +190,7 @@ class Tracker:
     def _confirm(self, track: Track) -> None:
         track.confirmed = True
         parent = next((t for t in self.tracks if t.id == track.parent), None)
-        if parent is not None:
+        if parent is not None and not _holds_its_head_count(parent):
             # Someone left the group (a blob that broke off for a frame is not confirmed):
             # the group is smaller from now on, not only once its median catches up.
             left = track.people
@@ -260,6 +260,13 @@ class Tracker:
             track.parent = parent.id  # perhaps someone leaving the group; see `_confirm`
         self._next_id += 1
         self.tracks.append(track)
+
+
+def _holds_its_head_count(group: Track) -> bool:
+    """Whether the group's last whole blob held all it stands for: then whoever was taken
+    for someone leaving it walked up to it instead (catching up with a file from behind)."""
+    seen = group.last_seen
+    return seen is not None and not seen.shared and seen.people >= group.people
 
 
 def _covered(blob: Detection | None, detection: Detection) -> bool:

@@ -110,6 +110,20 @@ def test_someone_leaving_a_group_track_is_marked_as_split_off_it() -> None:
     assert group.people == 1  # confirmed: the group is one smaller at once
 
 
+def test_someone_catching_up_with_a_group_whose_blob_still_holds_them_all_leaves_it_whole() -> None:
+    tracker = _tracker()
+    for step in range(5):
+        tracker.step([_at(100, 100 + 6 * step, people=2)])
+    (group,) = tracker.tracks
+    # A third walks up behind the pair, close enough to be taken for one leaving them,
+    # while the pair's own blob still reads two.
+    for step in range(5, 8):
+        tracker.step([_at(100, 100 + 6 * step, people=2), _at(110, 75 + 8 * step, people=1)])
+    (newcomer,) = [t for t in tracker.tracks if t.id != group.id]
+    assert newcomer.parent == group.id and newcomer.confirmed
+    assert group.people == 2
+
+
 def test_a_blob_breaking_off_a_group_for_a_frame_leaves_the_group_whole() -> None:
     tracker = _tracker()
     for step in range(5):
