@@ -75,6 +75,17 @@ def _group(track_id: int, x: float, y: float, people: int = 2) -> Track:
     return track
 
 
+def _parting(path: list[float], group_at: float | None = None) -> list[list[Track]]:
+    """Frames of track 2, split off group track 1, walking `path` (confirmed from its
+    third sighting, its trail so far), beside the group standing at `group_at` if given."""
+    frames = []
+    for seen, y in enumerate(path, start=1):
+        track = _member(2, 1, 200, y, confirmed=seen >= 3)
+        track.trail.extend((200.0, p) for p in path[:seen])
+        frames.append([track] if group_at is None else [_group(1, 200, group_at), track])
+    return frames
+
+
 def test_the_rear_of_a_file_parting_behind_the_line_the_file_crossed_is_not_counted_again() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     # Two in file, one blob centred between them: its centre crosses with both counted.
@@ -91,12 +102,7 @@ def test_someone_who_crossed_the_other_way_inside_a_group_s_blob_is_counted() ->
     group_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
     # Someone going out met the group in the doorway, one blob with it, and comes out of
     # it on the street side walking away from the line: not the rear of the group's file.
-    path = [80.0, 72.0, 64.0, 50.0]
-    comes_out = []
-    for seen, y in enumerate(path, start=1):
-        track = _member(2, 1, 200, y, confirmed=seen >= 3)
-        track.trail.extend((200.0, p) for p in path[:seen])
-        comes_out.append([_group(1, 200, 125), track])
+    comes_out = _parting([80.0, 72.0, 64.0, 50.0], group_at=125)
     assert _run(counter, [*group_crosses, *comes_out]) == [(1, "in"), (2, "out")]
     assert (counter.ins, counter.outs) == (2, 1)
 
@@ -131,12 +137,7 @@ def test_someone_coming_out_of_a_group_s_blob_who_walks_away_only_later_is_count
     group_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
     # As above, but they stand a moment on the street side before walking away: by the
     # time their track is confirmed they have not yet moved from the line.
-    path = [70.0, 69.0, 68.0, 67.0, 63.0, 56.0, 48.0]
-    comes_out = []
-    for seen, y in enumerate(path, start=1):
-        track = _member(2, 1, 200, y, confirmed=seen >= 3)
-        track.trail.extend((200.0, p) for p in path[:seen])
-        comes_out.append([_group(1, 200, 125), track])
+    comes_out = _parting([70.0, 69.0, 68.0, 67.0, 63.0, 56.0, 48.0], group_at=125)
     assert _run(counter, [*group_crosses, *comes_out]) == [(1, "in"), (2, "out")]
     assert (counter.ins, counter.outs) == (2, 1)
 
@@ -144,12 +145,7 @@ def test_someone_coming_out_of_a_group_s_blob_who_walks_away_only_later_is_count
 def test_the_rear_of_a_file_who_stands_a_moment_then_follows_is_not_counted_again() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     file_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]
-    path = [80.0, 80.0, 79.0, 80.0, 84.0, 95.0, 112.0, 125.0]
-    rear = []
-    for seen, y in enumerate(path, start=1):
-        track = _member(2, 1, 200, y, confirmed=seen >= 3)
-        track.trail.extend((200.0, p) for p in path[:seen])
-        rear.append([track])
+    rear = _parting([80.0, 80.0, 79.0, 80.0, 84.0, 95.0, 112.0, 125.0])
     assert _run(counter, [*file_crosses, *rear]) == [(1, "in")]
     assert (counter.ins, counter.outs) == (2, 0)
 
