@@ -2,16 +2,18 @@
 
 `RunningAverage` is ours: a per-pixel mean and variance, with a lighting gain estimated
 locally (so that clouds outside and lights switching inside are not mistaken for people),
-shadows told apart by colour (darker but the same hue), and a `freeze` mask so that a person
-standing still in the doorway is not learned into the background. `Mog2` and `Knn` wrap
-OpenCV's subtractors (shadow pixels dropped) for comparison; `make_background` picks one.
+shadows told apart by colour (darker but the same hue), pixels the camera clipped at white
+taken for what they are (a floor brightened past the sensor's range looks no brighter), and
+a `freeze` mask so that a person standing still in the doorway is not learned into the
+background. `Mog2` and `Knn` wrap OpenCV's subtractors (shadow pixels dropped) for
+comparison; `make_background` picks one.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import cv2
 import numpy as np
@@ -23,6 +25,7 @@ FloatArray = npt.NDArray[np.float32]
 BackgroundKind = Literal["average", "mog2", "knn"]
 _ONES = np.ones((1, 3), np.float32)
 _NEAR3 = np.ones((3, 3), np.uint8)
+_NEAR5 = np.ones((5, 5), np.uint8)
 _GAP_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # shadow gaps closed
 _EVEN_GAIN = 0.03  # cells around differ by less than this: lighting is even there
 _REFRESH = 4  # frames between refreshes of the background's brightness, hue and edges
@@ -30,6 +33,8 @@ _TEXTURE_WINDOW = 7  # pixels over which gradients are compared
 _FLAT = 24.0  # background gradient energy, over its noise variance, below which it is flat
 _FAINT_CAP = np.float32(4.0)  # z capped at this before the 5x5 average
 _SETTLED = 4.0  # squared distance over variance below which a pixel is surely background
+_CLIPPED = 250  # a channel this bright may have been brighter: the sensor's ceiling
+_CLIPPED_FEW = 16  # a cell with under 1/this of its pixels unclipped has no gain of its own
 
 
 class BackgroundModel(Protocol):
@@ -97,11 +102,15 @@ class RunningAverage:
             self._reference = _Reference.of(mean)
         ref = self._reference
         raw_lum = _channel_sum(image) + np.float32(3.0)
-        gain = self._gain(raw_lum / ref.lum)
+        clipped = image >= _CLIPPED
+        gain = self._gain(raw_lum / ref.lum, _channel_sum(clipped.astype(np.float32)) > 0)
         corrected = image / gain[..., None]
         lum = raw_lum / gain
         diff = corrected - mean
-        dist2 = np.einsum("ijk,ijk->ij", diff, diff)
+        # A clipped channel darker than the background brightened would be is as bright as
+        # the sensor shows: no evidence of anything in front of the floor.
+        seen = np.where(clipped & (diff < 0), np.float32(0), diff)
+        dist2 = np.einsum("ijk,ijk->ij", seen, seen)
         z = dist2 / var
         # Different from the background both after and before the lighting correction: the
         # correction is smooth, so next to a sharp-edged change it can be wrong (the lit
@@ -133,7 +142,7 @@ class RunningAverage:
         faint = _box(np.minimum(z, _FAINT_CAP), 5) > self._area_threshold
         return np.asarray((z > self._threshold) | faint)
 
-    def _gain(self, ratio: FloatArray) -> FloatArray:
+    def _gain(self, ratio: FloatArray, clipped: npt.NDArray[np.bool_]) -> FloatArray:
         """Per-pixel lighting gain of this frame against the background, from the ratio of
         their brightness.
 
@@ -145,12 +154,15 @@ class RunningAverage:
         side of an edge (the street beyond a door frame), a cell holds both: each pixel takes
         whichever of its cell's gain and the lowest and highest of the 8 around it best
         explains it.
+
+        Pixels clipped at white only show that their ratio is at least what it seems (a white
+        floor under lights turned up stays at the sensor's ceiling): a cell's median is of its
+        unclipped pixels (the tile joints), unless too few are left to tell.
         """
         h, w = ratio.shape
         c = self._cell
         rows, cols = max(1, h // c), max(1, w // c)
-        tiles = ratio[: rows * c, : cols * c].reshape(rows, c, cols, c).transpose(0, 2, 1, 3)
-        cells = np.median(tiles.reshape(rows, cols, c * c), axis=2).astype(np.float32)
+        cells = _cell_medians(_cells(ratio, rows, cols, c), _cells(clipped, rows, cols, c))
         local = cv2.medianBlur(cells, 5) if min(rows, cols) >= 5 else cells
         low = cv2.erode(local, _NEAR3, borderType=cv2.BORDER_REPLICATE)
         high = cv2.dilate(local, _NEAR3, borderType=cv2.BORDER_REPLICATE)
@@ -165,6 +177,11 @@ class RunningAverage:
         for option in (low_up, high_up):
             better = np.abs(option - seen) < np.abs(gain - seen)
             gain = np.where(better, option, gain)
+        # A clipped pixel's ratio is only a floor: the highest gain of the cells around (a
+        # person among them drags theirs down) explains it.
+        highest = cv2.dilate(local, _NEAR5, borderType=cv2.BORDER_REPLICATE)
+        highest_up = cv2.resize(highest, size, interpolation=cv2.INTER_NEAREST)
+        gain = np.where(clipped, np.maximum(gain, highest_up), gain)
         return np.asarray(gain, np.float32)
 
     def _shadow(
@@ -228,6 +245,40 @@ class _Reference:
         gx, gy = _gradients(lum)
         texture = _box(gx * gx + gy * gy, _TEXTURE_WINDOW)
         return cls(lum, np.asarray(mean / lum[..., None], np.float32), gx, gy, texture)
+
+
+def _cells(image: npt.NDArray[Any], rows: int, cols: int, c: int) -> npt.NDArray[Any]:
+    """The image's pixels cell by cell: rows x cols x (c * c)."""
+    tiles = image[: rows * c, : cols * c].reshape(rows, c, cols, c).transpose(0, 2, 1, 3)
+    return tiles.reshape(rows, cols, c * c)
+
+
+def _cell_medians(ratios: FloatArray, clipped: npt.NDArray[np.bool_]) -> FloatArray:
+    """Each cell's median ratio, of its unclipped pixels where enough are left. A cell
+    (nearly) all clipped only has a lower bound: it takes the median of the cells around
+    that have a ratio of their own, if that is higher."""
+    ranked = np.sort(ratios, axis=2)
+    n = ranked.shape[2]
+    medians = (ranked[..., (n - 1) // 2] + ranked[..., n // 2]) / 2
+    if not clipped.any():
+        return np.asarray(medians, np.float32)
+    unclipped = n - clipped.sum(axis=2)
+    ranked = np.sort(np.where(clipped, np.inf, ratios), axis=2)
+    middle = np.take_along_axis(ranked, ((np.maximum(unclipped, 1) - 1) // 2)[..., None], 2)
+    known = unclipped >= n // _CLIPPED_FEW
+    medians = np.where(known, middle[..., 0], medians)
+    around = _median_of_known_around(np.asarray(medians, np.float32), known)
+    return np.asarray(np.where(known, medians, np.fmax(medians, around)), np.float32)
+
+
+def _median_of_known_around(values: FloatArray, known: npt.NDArray[np.bool_]) -> FloatArray:
+    """The median of the known values among the 5x5 around each cell (NaN if none)."""
+    padded = np.pad(np.where(known, values, np.inf), 2, constant_values=np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (5, 5)).reshape(*values.shape, 25)
+    count = np.sum(np.isfinite(windows), axis=2)
+    ranked = np.sort(windows, axis=2)
+    middle = np.take_along_axis(ranked, ((np.maximum(count, 1) - 1) // 2)[..., None], 2)
+    return np.where(count > 0, middle[..., 0], np.nan)
 
 
 def _channel_sum(image: FloatArray) -> FloatArray:

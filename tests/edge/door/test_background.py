@@ -64,6 +64,52 @@ def test_a_shadow_is_not_foreground_but_a_dark_coat_is() -> None:
     assert np.count_nonzero(mask[72:98, 102:128]) > 0.9 * 26 * 26
 
 
+def _white_floor_by_the_street() -> tuple[np.ndarray, np.ndarray]:
+    """White tiles indoors (left), a grey pavement outside (right), and which is indoors."""
+    floor = _floor()
+    indoors = np.zeros((H, W), bool)
+    indoors[:, : W // 2] = True
+    floor[indoors] *= 1.45  # white tiles, darker joints
+    return floor, indoors
+
+
+def test_a_white_floor_lit_past_the_sensor_s_range_is_not_foreground() -> None:
+    rng = np.random.default_rng(0)
+    floor, indoors = _white_floor_by_the_street()
+    model = RunningAverage(FPS)
+    _learned(model, floor, rng)
+    lit = floor.copy()
+    lit[indoors] *= 1.4  # lights up indoors: the tiles clip at white, the joints do not
+    assert np.mean(_frame(lit, rng)[indoors] == 255) > 0.5
+    mask = model.apply(_frame(lit, rng))
+    # A few tile joints by the street may stand out; no floor does.
+    assert np.count_nonzero(mask) < 0.02 * H * W
+
+
+def test_someone_on_a_clipped_white_floor_is_still_foreground() -> None:
+    rng = np.random.default_rng(0)
+    floor, indoors = _white_floor_by_the_street()
+    model = RunningAverage(FPS)
+    _learned(model, floor, rng)
+    lit = floor.copy()
+    lit[indoors] *= 1.4
+    lit[40:70, 20:50] = (40, 60, 160)  # a red coat on the white tiles
+    mask = model.apply(_frame(lit, rng))
+    assert np.count_nonzero(mask[40:70, 20:50]) > 0.9 * 30 * 30
+    assert np.count_nonzero(mask) < 1.4 * 30 * 30  # the coat, not the floor around it
+
+
+def test_a_white_coat_clipped_at_white_is_still_foreground() -> None:
+    rng = np.random.default_rng(0)
+    floor = _floor()
+    model = RunningAverage(FPS)
+    _learned(model, floor, rng)
+    scene = floor.copy()
+    scene[40:70, 60:90] = 255  # brighter than the sensor can show
+    mask = model.apply(_frame(scene, rng))
+    assert np.count_nonzero(mask[40:70, 60:90]) > 0.9 * 30 * 30
+
+
 def test_someone_standing_still_stays_foreground_while_frozen() -> None:
     rng = np.random.default_rng(0)
     floor = _floor()
