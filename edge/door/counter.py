@@ -34,6 +34,7 @@ from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
 _AWAY = 0.15  # body widths walked away from the line that show which way someone goes
+_BORN_DEEP = 0.5  # bands from the line a track born within the band shows its side at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -301,6 +302,16 @@ class DoorCounter:
             return MAX_PEOPLE_PER_BLOB
         return track.last_seen.people
 
+    def _side_walked_from(self, track: Track, zone: int | None) -> int:
+        """The side a track born within the band, with nobody lost nearby to take one from,
+        came from as it leaves the band into `zone`: the other side, if it was first seen
+        (as far back as its trail goes) well on that half of the line, for it walked across
+        the line itself; else none (too near the line to tell)."""
+        if zone is None or zone == BAND or not track.trail:
+            return 0
+        first = self._line.signed_distance(track.trail[0])
+        return -zone if first * zone <= -_BORN_DEEP * self._line.band else 0
+
     def _walks_away(self, track: Track, side: int) -> bool:
         """Whether `track` has walked away from the line, deeper into `side`, since it
         was first seen."""
@@ -345,6 +356,8 @@ class DoorCounter:
                     state.side, state.credit, state.rear = -state.side, None, False
             if track.observed:
                 zone = self._line.zone(track.position)
+                if not state.side:
+                    state.side = self._side_walked_from(track, zone)
                 state.side, direction = step(state.side, zone)
                 if direction is not None and state.credit == direction:
                     state.credit = None

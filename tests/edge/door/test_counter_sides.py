@@ -48,6 +48,36 @@ def test_a_track_born_in_the_band_with_nobody_lost_nearby_counts_nothing() -> No
     assert _run(counter, [*elsewhere, [], *appears]) == []
 
 
+def _walking(track_id: int, path: list[float]) -> list[list[Track]]:
+    """Frames of a confirmed track walking `path` down x=200, its trail so far."""
+    frames = []
+    for seen, y in enumerate(path, start=1):
+        track = _track(track_id, 200, y)
+        track.trail.extend((200.0, p) for p in path[:seen])
+        frames.append([track])
+    return frames
+
+
+def test_a_track_born_in_the_band_that_walks_across_the_line_out_of_it_is_counted() -> None:
+    # Nobody was lost nearby: its blob came out of one that was not followed (a group
+    # whose centre lay beyond the counting zone). It was first seen well outside the line.
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _walking(1, [93, 97, 102, 108, 115])) == [(1, "in")]
+    assert (counter.ins, counter.outs) == (1, 0)
+
+
+def test_a_track_born_in_the_band_that_goes_back_the_way_it_faced_counts_nothing() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _walking(1, [93, 90, 86, 80])) == []
+
+
+def test_a_track_born_on_the_line_itself_counts_nothing_whichever_way_it_goes() -> None:
+    # Too close to the line to tell which side it came from.
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _walking(1, [99, 104, 110, 120])) == []
+    assert _run(counter, _walking(2, [101, 96, 90, 80])) == []
+
+
 def test_a_lost_side_is_forgotten_after_the_coasting_time() -> None:
     counter = DoorCounter(SETTINGS, 10.0)  # coast_s 0.8 at 10 frames/s: 8 frames
     walk_up = [[_track(1, 200, y)] for y in (60, 75, 88, 96)]
