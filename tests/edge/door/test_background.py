@@ -29,13 +29,16 @@ def _learned(model: RunningAverage, floor: np.ndarray, rng: np.random.Generator)
         model.apply(_frame(floor, rng))
 
 
-def test_a_person_on_the_floor_is_foreground() -> None:
+# A red coat, and a white one brighter than the sensor can show (clipped, like a floor
+# lit past its range, but brighter than the floor: not the floor).
+@pytest.mark.parametrize("coat", [(40, 60, 160), (255, 255, 255)], ids=["red", "white"])
+def test_a_person_on_the_floor_is_foreground(coat: tuple[int, int, int]) -> None:
     rng = np.random.default_rng(0)
     floor = _floor()
     model = RunningAverage(FPS)
     _learned(model, floor, rng)
     scene = floor.copy()
-    scene[40:70, 60:90] = (40, 60, 160)  # a red coat
+    scene[40:70, 60:90] = coat
     mask = model.apply(_frame(scene, rng))
     assert mask[55, 75] == 255
     assert np.count_nonzero(mask[40:70, 60:90]) > 0.9 * 30 * 30
@@ -64,22 +67,24 @@ def test_a_shadow_is_not_foreground_but_a_dark_coat_is() -> None:
     assert np.count_nonzero(mask[72:98, 102:128]) > 0.9 * 26 * 26
 
 
-def _white_floor_by_the_street() -> tuple[np.ndarray, np.ndarray]:
-    """White tiles indoors (left), a grey pavement outside (right), and which is indoors."""
+def _white_floor_lit_up(rng: np.random.Generator) -> tuple[RunningAverage, np.ndarray, np.ndarray]:
+    """A model that has learnt white tiles indoors (left) beside a grey pavement outside
+    (right); the floor once the lights indoors go up, the tiles clipping at white and their
+    darker joints not; and which pixels are indoors."""
     floor = _floor()
     indoors = np.zeros((H, W), bool)
     indoors[:, : W // 2] = True
-    floor[indoors] *= 1.45  # white tiles, darker joints
-    return floor, indoors
+    floor[indoors] *= 1.45
+    model = RunningAverage(FPS)
+    _learned(model, floor, rng)
+    lit = floor.copy()
+    lit[indoors] *= 1.4
+    return model, lit, indoors
 
 
 def test_a_white_floor_lit_past_the_sensor_s_range_is_not_foreground() -> None:
     rng = np.random.default_rng(0)
-    floor, indoors = _white_floor_by_the_street()
-    model = RunningAverage(FPS)
-    _learned(model, floor, rng)
-    lit = floor.copy()
-    lit[indoors] *= 1.4  # lights up indoors: the tiles clip at white, the joints do not
+    model, lit, indoors = _white_floor_lit_up(rng)
     assert np.mean(_frame(lit, rng)[indoors] == 255) > 0.5
     mask = model.apply(_frame(lit, rng))
     # A few tile joints by the street may stand out; no floor does.
@@ -88,26 +93,11 @@ def test_a_white_floor_lit_past_the_sensor_s_range_is_not_foreground() -> None:
 
 def test_someone_on_a_clipped_white_floor_is_still_foreground() -> None:
     rng = np.random.default_rng(0)
-    floor, indoors = _white_floor_by_the_street()
-    model = RunningAverage(FPS)
-    _learned(model, floor, rng)
-    lit = floor.copy()
-    lit[indoors] *= 1.4
+    model, lit, _ = _white_floor_lit_up(rng)
     lit[40:70, 20:50] = (40, 60, 160)  # a red coat on the white tiles
     mask = model.apply(_frame(lit, rng))
     assert np.count_nonzero(mask[40:70, 20:50]) > 0.9 * 30 * 30
     assert np.count_nonzero(mask) < 1.4 * 30 * 30  # the coat, not the floor around it
-
-
-def test_a_white_coat_clipped_at_white_is_still_foreground() -> None:
-    rng = np.random.default_rng(0)
-    floor = _floor()
-    model = RunningAverage(FPS)
-    _learned(model, floor, rng)
-    scene = floor.copy()
-    scene[40:70, 60:90] = 255  # brighter than the sensor can show
-    mask = model.apply(_frame(scene, rng))
-    assert np.count_nonzero(mask[40:70, 60:90]) > 0.9 * 30 * 30
 
 
 def test_someone_standing_still_stays_foreground_while_frozen() -> None:
