@@ -268,9 +268,13 @@ async def test_outcome_report_counts_raised_claimed_and_outcomes(stack: RunningS
             body: dict[str, Any] = answer.json()
             return body
 
-        body = await eventually(
-            report, lambda b: b.get("types", {}).get("member.arrived", {}).get("served") == 1
-        )
+        # Points land in the store while a report queries it measurement by measurement:
+        # wait until all of them are in, not just the last one written.
+        def complete(seen: dict[str, Any]) -> bool:
+            counts = seen.get("types", {}).get("member.arrived", {})
+            return bool(counts.get("served") == 1 and counts.get("claimed") == 2)
+
+        body = await eventually(report, complete)
         bad = await client.get(f"{url}/outcomes?since=yesterday-ish")
     counts = body["types"]["member.arrived"]
     assert counts["raised"] == 3 and counts["claimed"] == 2
