@@ -297,9 +297,10 @@ class DoorCounter:
         """The most people a crossing of `track` may count: its whole head count, unless it
         crosses back the way it came. A blob that does so has changed its make-up (people
         going the other way merged into it, or its centre moved onto them): only those in
-        its blob now are crossing."""
-        if state.crossed is None or track.last_seen is None:
+        its blob now are crossing (`track` was just observed, so it has a sighting)."""
+        if state.crossed is None:
             return MAX_PEOPLE_PER_BLOB
+        assert track.last_seen is not None
         return track.last_seen.people
 
     def _side_walked_from(self, track: Track, zone: int | None) -> int:

@@ -3,6 +3,8 @@ tracks made by hand (the tracker's own behaviour is tested in test_tracker.py)."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from edge.door.blobs import Detection
@@ -48,14 +50,18 @@ def test_a_track_born_in_the_band_with_nobody_lost_nearby_counts_nothing() -> No
     assert _run(counter, [*elsewhere, [], *appears]) == []
 
 
-def _walking(track_id: int, path: list[float]) -> list[list[Track]]:
-    """Frames of a confirmed track walking `path` down x=200, its trail so far."""
-    frames = []
+def _along(path: list[float], make: Callable[[int, float], Track]) -> Iterator[Track]:
+    """A track at each step of `path` down x=200 (`make(sightings so far, y)`), carrying
+    its trail so far."""
     for seen, y in enumerate(path, start=1):
-        track = _track(track_id, 200, y)
+        track = make(seen, y)
         track.trail.extend((200.0, p) for p in path[:seen])
-        frames.append([track])
-    return frames
+        yield track
+
+
+def _walking(track_id: int, path: list[float]) -> list[list[Track]]:
+    """Frames of a confirmed track walking `path`."""
+    return [[track] for track in _along(path, lambda _, y: _track(track_id, 200, y))]
 
 
 def test_a_track_born_in_the_band_that_walks_across_the_line_out_of_it_is_counted() -> None:
@@ -108,12 +114,10 @@ def _group(track_id: int, x: float, y: float, people: int = 2) -> Track:
 def _parting(path: list[float], group_at: float | None = None) -> list[list[Track]]:
     """Frames of track 2, split off group track 1, walking `path` (confirmed from its
     third sighting, its trail so far), beside the group standing at `group_at` if given."""
-    frames = []
-    for seen, y in enumerate(path, start=1):
-        track = _member(2, 1, 200, y, confirmed=seen >= 3)
-        track.trail.extend((200.0, p) for p in path[:seen])
-        frames.append([track] if group_at is None else [_group(1, 200, group_at), track])
-    return frames
+    tracks = _along(path, lambda seen, y: _member(2, 1, 200, y, confirmed=seen >= 3))
+    if group_at is None:
+        return [[track] for track in tracks]
+    return [[_group(1, 200, group_at), track] for track in tracks]
 
 
 def test_the_rear_of_a_file_parting_behind_the_line_the_file_crossed_is_not_counted_again() -> None:
