@@ -22,6 +22,9 @@ _HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of
 _LATELY = 5  # frames back a track's blob may have held someone who now walks apart
 _MERGE_GROWTH = 1.6  # a blob this many times the track's last one has taken someone in
 _MERGE_FRAMES = 3  # frames the bigger blob must last before its head counts stand alone
+_TENTATIVE_COST = 0.05  # a tentative track's extra cost of taking a detection (of gate 1)
+_MISS_COST = 0.15  # a coasting track's extra cost for each frame it went unseen...
+_MISSES_COSTED = 4  # ...up to this many frames
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -151,10 +154,14 @@ class Tracker:
         points = np.array([(d.x, d.y) for d in detections])
         distance = np.linalg.norm(predicted[:, None, :] - points[None, :, :], axis=2)
         # Normalise by each track's own gate, so that the limit is 1 for everyone; confirmed
-        # tracks win ties against tentative ones.
+        # tracks win ties against tentative ones, and tracks seen last frame against those
+        # coasting unseen: someone walking on is where they were seen, while a coasting
+        # track's person may have walked out of view or be hidden in another's blob, and
+        # must not take over the next walker's detection (the longer unseen, the nearer a
+        # detection must be to be theirs).
         gates = np.array([self._gate(t) for t in self.tracks])
         cost = distance / gates[:, None]
-        cost += np.array([0.0 if t.confirmed else 0.05 for t in self.tracks])[:, None]
+        cost += np.array([_coasting_cost(t) for t in self.tracks])[:, None]
         return assign(cost, 1.0)
 
     def _gate(self, track: Track) -> float:
@@ -260,6 +267,13 @@ class Tracker:
             track.parent = parent.id  # perhaps someone leaving the group; see `_confirm`
         self._next_id += 1
         self.tracks.append(track)
+
+
+def _coasting_cost(track: Track) -> float:
+    """What a track adds to its cost of taking any detection: a little if tentative, and
+    more for each frame it has coasted unseen (up to `_MISSES_COSTED`)."""
+    tentative = 0.0 if track.confirmed else _TENTATIVE_COST
+    return tentative + _MISS_COST * min(track.misses, _MISSES_COSTED)
 
 
 def _holds_its_head_count(group: Track) -> bool:

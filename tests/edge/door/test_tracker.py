@@ -86,6 +86,22 @@ def test_two_walking_into_each_other_in_one_lane_keep_their_ids_through_their_sh
     assert by_id[1][1] > by_id[2][1]  # 1 started at the top and walked on down
 
 
+def test_a_track_coasting_unseen_does_not_take_over_the_next_walker_s_detection() -> None:
+    # One walks right along y=100 and out of sight at x=140; their track coasts on. Another,
+    # followed since, walks down across the coasting track's path: in the frame where
+    # their blob's centre jumps towards where the unseen one would be, it is still theirs.
+    tracker = _tracker()
+    for step in range(7):
+        first = [_at(100 + 10 * step, 100)] if step < 5 else []
+        second = [_at(180, 40 + 8 * (step - 2))] if step >= 2 else []
+        tracker.step(first + second)
+    by_id = {t.id: t for t in tracker.step([_at(174, 92)])}
+    assert by_id[2].misses == 0 and by_id[1].misses == 3
+    for step in range(8, 11):
+        by_id = {t.id: t for t in tracker.step([_at(180, 40 + 8 * (step - 2))])}
+    assert by_id[2].misses == 0 and abs(by_id[2].position[0] - 180) < 4
+
+
 def test_no_new_track_right_on_top_of_a_confirmed_one() -> None:
     tracker = _tracker()
     for step in range(4):
