@@ -3,8 +3,9 @@
 
 With a progress file it appends each sequence number after `emit` returns (the event is
 then durable in the outbox) and resumes after the last one on restart. An event emitted
-just before a SIGKILL but not yet recorded is emitted again with the same id, which the
-service counts once: the produced set is always `1..last recorded`.
+just before a SIGKILL but not yet recorded is emitted again, the same event (same id and
+time: each emit is announced in the file first), which the service counts once: the
+produced set is always `1..last recorded`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ def seq_of(event_id: str) -> int:
     return int(event_id[1:])
 
 
-def door_event(seq: int) -> DoorCrossing:
-    return DoorCrossing(
-        id=event_id(seq), ts=int(time.time() * 1000), direction="in" if seq % 2 else "out"
-    )
+def door_event(seq: int, ts_ms: int | None = None) -> DoorCrossing:
+    ts = int(time.time() * 1000) if ts_ms is None else ts_ms
+    return DoorCrossing(id=event_id(seq), ts=ts, direction="in" if seq % 2 else "out")
 
 
 def last_recorded(progress: Path) -> int:
@@ -42,6 +42,20 @@ def last_recorded(progress: Path) -> int:
         if line.strip().isdigit():
             last = max(last, int(line))
     return last
+
+
+def announced_time(progress: Path, seq: int) -> int | None:
+    """The time of event `seq` if a run announced it (it may be in the outbox already,
+    unrecorded: emitted again, it must be the same event, or the service would store the
+    same id twice, at two times)."""
+    if not progress.exists():
+        return None
+    found = None
+    for line in progress.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "emit" and parts[3] == "." and parts[1] == str(seq):
+            found = int(parts[2])
+    return found
 
 
 class CountingAgent:
@@ -87,7 +101,12 @@ class CountingAgent:
             next_at = time.monotonic()
             while not stop.is_set() and (self.limit is None or self.emitted < self.limit):
                 seq = self.next_seq
-                sink.emit([door_event(seq)])
+                ts_ms = self._announced(seq) if self.emitted == 0 else None
+                if ts_ms is None:
+                    ts_ms = int(time.time() * 1000)
+                if handle is not None:
+                    handle.write(f"emit {seq} {ts_ms} .\n")  # the terminator: not torn
+                sink.emit([door_event(seq, ts_ms)])
                 # Durable now: record it (one short write, so a kill cannot tear a number
                 # into another valid number).
                 if handle is not None:
@@ -99,3 +118,6 @@ class CountingAgent:
         finally:
             if handle is not None:
                 handle.close()
+
+    def _announced(self, seq: int) -> int | None:
+        return announced_time(self.progress, seq) if self.progress else None
