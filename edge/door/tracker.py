@@ -161,7 +161,7 @@ class Tracker:
         # detection must be to be theirs).
         gates = np.array([self._gate(t) for t in self.tracks])
         cost = distance / gates[:, None]
-        cost += np.array([_coasting_cost(t) for t in self.tracks])[:, None]
+        cost += np.array([_handicap(t) for t in self.tracks])[:, None]
         return assign(cost, 1.0)
 
     def _gate(self, track: Track) -> float:
@@ -269,7 +269,7 @@ class Tracker:
         self.tracks.append(track)
 
 
-def _coasting_cost(track: Track) -> float:
+def _handicap(track: Track) -> float:
     """What a track adds to its cost of taking any detection: a little if tentative, and
     more for each frame it has coasted unseen (up to `_MISSES_COSTED`)."""
     tentative = 0.0 if track.confirmed else _TENTATIVE_COST

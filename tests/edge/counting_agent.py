@@ -96,14 +96,15 @@ class CountingAgent:
             self.limit = int(config["limit"])
 
     def run(self, sink: EventSink, stop: threading.Event) -> None:
+        # Only the first event of a run can have been announced (and emitted) before a kill.
+        resumed = announced_time(self.progress, self.next_seq) if self.progress else None
         handle = self.progress.open("a", buffering=1) if self.progress else None
         try:
             next_at = time.monotonic()
             while not stop.is_set() and (self.limit is None or self.emitted < self.limit):
                 seq = self.next_seq
-                ts_ms = self._announced(seq) if self.emitted == 0 else None
-                if ts_ms is None:
-                    ts_ms = int(time.time() * 1000)
+                ts_ms = resumed if resumed is not None else int(time.time() * 1000)
+                resumed = None
                 if handle is not None:
                     handle.write(f"emit {seq} {ts_ms} .\n")  # the terminator: not torn
                 sink.emit([door_event(seq, ts_ms)])
@@ -118,6 +119,3 @@ class CountingAgent:
         finally:
             if handle is not None:
                 handle.close()
-
-    def _announced(self, seq: int) -> int | None:
-        return announced_time(self.progress, seq) if self.progress else None
