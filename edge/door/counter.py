@@ -34,6 +34,8 @@ from edge.door.tracker import Track, Tracker, TrackerSettings
 
 Image = npt.NDArray[np.uint8]
 _AWAY = 0.15  # body widths walked away from the line that show which way someone goes
+_HEAD_COUNT_S = 1.0  # seconds of head counts a track's `people` is the median of...
+_FEWEST_HEAD_COUNTS = 5  # ...but never fewer than this many
 _BORN_DEEP = 0.5  # bands from the line a track born within the band shows its side at
 
 
@@ -166,6 +168,9 @@ class DoorCounter:
         settings = TrackerSettings(
             gate=0.9 * width,
             max_misses=max(1, round(s.coast_s * self.fps)),
+            # A second of head counts at any frame rate: a group coming into view one by
+            # one is counted as it is when it crosses, not as it was two seconds before.
+            head_counts=max(_FEWEST_HEAD_COUNTS, round(_HEAD_COUNT_S * self.fps)),
             spawn_distance=0.45 * width,
             inherit_distance=1.5 * width,
             # A share of a split blob is where k-means put it, not where someone is:

@@ -18,7 +18,7 @@ from edge.door.assignment import assign
 from edge.door.blobs import Detection
 
 Matrix = npt.NDArray[np.float64]
-_HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of
+_HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of, by default
 _LATELY = 5  # frames back a track's blob may have held someone who now walks apart
 _MERGE_GROWTH = 1.6  # a blob this many times the track's last one has taken someone in
 _MERGE_FRAMES = 3  # frames the bigger blob must last before its head counts stand alone
@@ -36,6 +36,7 @@ class TrackerSettings:
     gate: float  # how far from its prediction a track may pick up a detection
     min_hits: int = 3  # detections in a row before a track is confirmed
     max_misses: int = 12  # frames a confirmed track coasts without a detection
+    head_counts: int = _HEAD_COUNTS  # recent head counts a track's `people` is the median of
     spawn_distance: float = 0.0  # no new track this close to a confirmed one
     inherit_distance: float = 0.0  # a new track this close to a group track splits off it
     position_noise: float = 2.0  # measurement noise, pixels
@@ -202,7 +203,7 @@ class Tracker:
             # the group is smaller from now on, not only once its median catches up.
             left = track.people
             parent.head_counts = deque(
-                (max(1, h - left) for h in parent.head_counts), maxlen=_HEAD_COUNTS
+                (max(1, h - left) for h in parent.head_counts), maxlen=parent.head_counts.maxlen
             )
 
     def _follow_merge(self, track: Track, people: int) -> None:
@@ -215,7 +216,7 @@ class Tracker:
             return
         track.since_merge.append(people)
         if len(track.since_merge) >= _MERGE_FRAMES:
-            track.head_counts = deque(track.since_merge, maxlen=_HEAD_COUNTS)
+            track.head_counts = deque(track.since_merge, maxlen=track.head_counts.maxlen)
             track.since_merge = None
 
     def _holds_another(self, track: Track, blob: Detection) -> bool:
@@ -259,7 +260,13 @@ class Tracker:
         state = np.array([detection.x, detection.y, 0.0, 0.0])
         speed_prior = (self.settings.gate / 2) ** 2
         cov = np.diag([self.settings.position_noise**2] * 2 + [speed_prior] * 2)
-        track = Track(self._next_id, state, cov, last_seen=detection)
+        track = Track(
+            self._next_id,
+            state,
+            cov,
+            last_seen=detection,
+            head_counts=deque(maxlen=self.settings.head_counts),
+        )
         track.trail.append(track.position)
         track.head_counts.append(detection.people)
         parent = self._group_nearby(detection, before)

@@ -198,3 +198,14 @@ def test_a_group_s_track_crossing_back_counts_only_those_in_its_blob_now() -> No
     back_out = [[_seen_holding(_group(1, 200, y, people=3), 1)] for y in (95, 80, 70)]
     assert _run(counter, [*group_crosses, *back_out]) == [(1, "in"), (1, "out")]
     assert (counter.ins, counter.outs) == (3, 1)
+
+
+def test_a_track_s_head_count_is_the_median_of_a_second_of_blobs_at_any_frame_rate() -> None:
+    # A group coming into view one by one must be counted as it is when it crosses; 25
+    # frames are 2.5 s at 10 frames/s. A very low rate still takes the median of a few.
+    windows = {}
+    for fps in (3.0, 10.0, 25.0):
+        tracker = DoorCounter(SETTINGS, fps)._tracker
+        assert tracker is not None
+        windows[fps] = tracker.settings.head_counts
+    assert windows == {3.0: 5, 10.0: 10, 25.0: 25}

@@ -164,6 +164,20 @@ def test_head_count_is_the_median_of_recent_blobs_and_a_share_never_raises_it() 
     assert tracker.tracks[0].people == 2
 
 
+def test_head_count_is_the_median_of_as_many_recent_blobs_as_the_settings_say() -> None:
+    # A pair seen as one for 8 frames, then as two for 6 (coming apart as they walk on):
+    # a window of 10 says two, the default 25 still one.
+    counts = [1] * 8 + [2] * 6
+    people = {}
+    for window in (10, 25):
+        tracker = _tracker(head_counts=window)
+        for step, count in enumerate(counts):
+            tracker.step([_at(100, 10 * step, people=count)])
+        (track,) = tracker.tracks
+        people[window] = track.people
+    assert people == {10: 2, 25: 1}
+
+
 def test_a_group_s_head_count_falls_while_its_share_of_a_split_blob_holds_fewer() -> None:
     """A track read as three in a merged blob, then followed as one share of blobs split
     between it and others: the shares each hold one, and so does the track, soon."""
