@@ -169,7 +169,8 @@ class DoorCounter:
             gate=0.9 * width,
             max_misses=max(1, round(s.coast_s * self.fps)),
             # A second of head counts at any frame rate: a group coming into view one by
-            # one is counted as it is when it crosses, not as it was two seconds before.
+            # one is counted as it is when it crosses, not as it was up to 2.5 s before
+            # (25 frames at 10 frames/s).
             head_counts=max(_FEWEST_HEAD_COUNTS, round(_HEAD_COUNT_S * self.fps)),
             spawn_distance=0.45 * width,
             inherit_distance=1.5 * width,

@@ -165,8 +165,8 @@ def test_head_count_is_the_median_of_recent_blobs_and_a_share_never_raises_it() 
 
 
 def test_head_count_is_the_median_of_as_many_recent_blobs_as_the_settings_say() -> None:
-    # A pair seen as one for 8 frames, then as two for 6 (coming apart as they walk on):
-    # a window of 10 says two, the default 25 still one.
+    # A pair read as one for 8 frames, then as two for 6 (their blob widening as both come
+    # into view): a window of 10 says two, the default 25 still one.
     counts = [1] * 8 + [2] * 6
     people = {}
     for window in (10, 25):
