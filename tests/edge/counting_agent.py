@@ -33,12 +33,14 @@ def door_event(seq: int, ts_ms: int | None = None) -> DoorCrossing:
     return DoorCrossing(id=event_id(seq), ts=ts, direction="in" if seq % 2 else "out")
 
 
+def _progress_lines(progress: Path) -> list[str]:
+    return progress.read_text().splitlines() if progress.exists() else []
+
+
 def last_recorded(progress: Path) -> int:
     """The last sequence number a run recorded (a torn last line is ignored)."""
-    if not progress.exists():
-        return 0
     last = 0
-    for line in progress.read_text().splitlines():
+    for line in _progress_lines(progress):
         if line.strip().isdigit():
             last = max(last, int(line))
     return last
@@ -48,10 +50,8 @@ def announced_time(progress: Path, seq: int) -> int | None:
     """The time of event `seq` if a run announced it (it may be in the outbox already,
     unrecorded: emitted again, it must be the same event, or the service would store the
     same id twice, at two times)."""
-    if not progress.exists():
-        return None
     found = None
-    for line in progress.read_text().splitlines():
+    for line in _progress_lines(progress):
         parts = line.split()
         if len(parts) == 4 and parts[0] == "emit" and parts[3] == "." and parts[1] == str(seq):
             found = int(parts[2])
