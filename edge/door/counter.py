@@ -89,6 +89,9 @@ class _TrackState:
     side: int = 0  # its last definite side of the line (0: none yet)
     pending: list[_Pending] = field(default_factory=list)  # crossings awaiting confirmation
     crossed: Direction | None = None  # its last crossing
+    # How many people its last crossing counted, less the rears of its file who parted
+    # from it behind the line since (counted with it): one always stays for the track.
+    counted: int = 0
     # Someone who left a group behind its crossing: the group counted them already, so
     # their own crossing that way is not counted again.
     credit: Direction | None = None
@@ -179,12 +182,24 @@ class DoorCounter:
             share_noise=0.3 * width,
         )
         self._width = width
+        self._region: npt.NDArray[np.uint8] | None = None  # see `_surroundings`
         self._recall_distance = 1.5 * width
         self._recall_frames = settings.max_misses
         previous = self._tracker
         self._tracker = Tracker(settings)
         if previous is not None:
             self._tracker.adopt(previous)
+
+    def _surroundings(self, shape: tuple[int, int]) -> npt.NDArray[np.uint8]:
+        """Where blobs are looked for: the counting zone and a body's length around it.
+        A queue outside that merges with someone on the threshold would otherwise carry
+        the blob's centre out of the zone, and them with it."""
+        if self._region is None or self._region.shape != shape:
+            reach = self._zone + self._width * max(1.0, self.settings.person_aspect)
+            corners = np.round(np.array(self._line.surroundings(reach))).astype(np.int32)
+            self._region = np.zeros(shape, np.uint8)
+            cv2.fillPoly(self._region, [corners], 255)
+        return self._region
 
     def _in_zone(self, x: float, y: float) -> bool:
         line = self._line
@@ -234,7 +249,8 @@ class DoorCounter:
             anchor=s.anchor,
         )
         foreground = self._background.apply(small, self._freeze(small.shape[:2]))
-        mask = clean(foreground, size)
+        surroundings = self._surroundings(small.shape[:2])
+        mask = np.asarray(cv2.bitwise_and(clean(foreground, size), surroundings), np.uint8)
         seeds = self._tracker.predict()
         detections = detect(mask, blob_settings, seeds, self._in_zone)
         tracks = self._tracker.update(detections)
@@ -268,14 +284,20 @@ class DoorCounter:
         """The side a new track starts from, if it has a history: someone split off a
         group has been where the group has been, unless they are still short of the line
         the group crossed (the rear of a file): then they are where they are, and the
-        group's crossing already counted them. A new track where one was just lost (two
-        blobs merging and parting again moves a blob's centre past the tracker's gate)
-        carries on that one."""
+        group's crossing already counted them, if it counted more people than those who
+        still walk in its blob (one at least) and those who parted from it so. A new
+        track where one was just lost (two blobs merging and parting again moves a blob's
+        centre past the tracker's gate) carries on that one."""
         parent = self._states.get(track.parent or 0)
         if parent is None or not parent.side:
             return self._side_nearby(track, tracks)
         zone = self._line.zone(track.position)
         if parent.crossed is not None and zone == -parent.side:
+            if not parent.pending and parent.counted < 2:
+                # Its crossing counted only who walks on in its blob (its head count
+                # lagged behind someone catching up): the rear is not counted yet.
+                return zone
+            parent.counted -= 1
             state = self._states[track.id]
             state.credit = parent.crossed
             state.rear = True
@@ -368,7 +390,7 @@ class DoorCounter:
                 state.side, direction = step(state.side, zone)
                 if direction is not None and state.credit == direction:
                     state.credit = None
-                    state.crossed = direction
+                    state.crossed, state.counted = direction, 0
                 elif direction is not None:
                     state.pending.append(_Pending(direction, self._crossing_back(track, state)))
                     state.crossed = direction
@@ -376,10 +398,11 @@ class DoorCounter:
             if track.confirmed and state.pending:
                 x, y = track.position
                 for pending in state.pending:
+                    state.counted = min(track.people, pending.most)
                     crossings.append(
                         Crossing(
                             pending.direction,
-                            min(track.people, pending.most),
+                            state.counted,
                             track.id,
                             self.frame_index,
                             x / self._scale,

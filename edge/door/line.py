@@ -79,6 +79,19 @@ class CountingLine:
             return OUTSIDE
         return BAND
 
+    def surroundings(self, reach: float) -> list[Point]:
+        """The corners of the rectangle around the segment that reaches `reach` pixels
+        beyond it every way: across the line and past both its ends."""
+        (x1, y1), (x2, y2) = self.p1, self.p2
+        ux, uy = (x2 - x1) / self.length * reach, (y2 - y1) / self.length * reach
+        nx, ny = -uy, ux
+        return [
+            (x1 - ux + nx, y1 - uy + ny),
+            (x2 + ux + nx, y2 + uy + ny),
+            (x2 + ux - nx, y2 + uy - ny),
+            (x1 - ux - nx, y1 - uy - ny),
+        ]
+
     def scaled(self, factor: float) -> CountingLine:
         """The same line in an image resized by `factor`."""
         return CountingLine(

@@ -131,6 +131,29 @@ def test_the_rear_of_a_file_parting_behind_the_line_the_file_crossed_is_not_coun
     assert (counter.ins, counter.outs) == (2, 0)
 
 
+def test_the_rear_of_a_file_whose_crossing_counted_one_is_counted_when_they_cross() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    # The rear caught up just before the line: the file's head count still says one.
+    file_crosses = [[_group(1, 200, y, people=1)] for y in (60, 75, 95, 112)]
+    rear_walks_in = [[_member(2, 1, 200, y)] for y in (80, 88, 104, 120)]
+    crossings = _run(counter, [*file_crosses, *rear_walks_in])
+    assert crossings == [(1, "in"), (2, "in")]
+    assert (counter.ins, counter.outs) == (2, 0)
+
+
+def test_only_as_many_rears_as_a_file_s_crossing_counted_beyond_one_are_not_counted_again() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    file_crosses = [[_group(1, 200, y, people=2)] for y in (60, 75, 95, 112)]
+    # Two part from it behind the line: the crossing counted only one of them.
+    rears = [
+        [_group(1, 200, 130, people=1), _member(2, 1, 180, y), _member(3, 1, 220, y)]
+        for y in (80, 88, 104, 120)
+    ]
+    crossings = _run(counter, [*file_crosses, *rears])
+    assert crossings == [(1, "in"), (3, "in")]
+    assert (counter.ins, counter.outs) == (3, 0)
+
+
 def test_someone_who_crossed_the_other_way_inside_a_group_s_blob_is_counted() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     group_crosses = [[_group(1, 200, y)] for y in (60, 75, 95, 112)]

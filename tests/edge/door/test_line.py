@@ -48,6 +48,23 @@ def test_right_of_a_line_drawn_bottom_to_top_is_the_right_of_the_screen() -> Non
     assert up.signed_distance((400.0, 240.0)) == pytest.approx(80.0)
 
 
+def test_surroundings_reach_as_far_across_the_line_as_past_its_ends() -> None:
+    assert sorted(LINE.surroundings(30.0)) == [
+        (70.0, 210.0),
+        (70.0, 270.0),
+        (570.0, 210.0),
+        (570.0, 270.0),
+    ]
+
+
+def test_surroundings_of_a_slanted_line_are_square_to_it() -> None:
+    slanted = CountingLine((0.0, 0.0), (30.0, 40.0), "left", 0.0)
+    corners = slanted.surroundings(5.0)
+    sides = [math.dist(a, b) for a, b in itertools.pairwise([*corners, corners[0]])]
+    assert sides == pytest.approx([60.0, 10.0, 60.0, 10.0])
+    assert [abs(slanted.signed_distance(c)) for c in corners] == pytest.approx([5.0] * 4)
+
+
 @pytest.mark.parametrize("band", [-1.0])
 def test_negative_band_is_rejected(band: float) -> None:
     with pytest.raises(ValueError, match="band"):
