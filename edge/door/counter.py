@@ -182,7 +182,7 @@ class DoorCounter:
             share_noise=0.3 * width,
         )
         self._width = width
-        self._region: npt.NDArray[np.uint8] | None = None  # see `_surroundings`
+        self._surroundings_mask: npt.NDArray[np.uint8] | None = None  # see `_surroundings`
         self._recall_distance = 1.5 * width
         self._recall_frames = settings.max_misses
         previous = self._tracker
@@ -194,12 +194,12 @@ class DoorCounter:
         """Where blobs are looked for: the counting zone and a body's length around it.
         A queue outside that merges with someone on the threshold would otherwise carry
         the blob's centre out of the zone, and them with it."""
-        if self._region is None or self._region.shape != shape:
+        if self._surroundings_mask is None or self._surroundings_mask.shape != shape:
             reach = self._zone + self._width * max(1.0, self.settings.person_aspect)
             corners = np.round(np.array(self._line.surroundings(reach))).astype(np.int32)
-            self._region = np.zeros(shape, np.uint8)
-            cv2.fillPoly(self._region, [corners], 255)
-        return self._region
+            self._surroundings_mask = np.zeros(shape, np.uint8)
+            cv2.fillPoly(self._surroundings_mask, [corners], 255)
+        return self._surroundings_mask
 
     def _in_zone(self, x: float, y: float) -> bool:
         line = self._line
