@@ -37,6 +37,9 @@ _AWAY = 0.15  # body widths walked away from the line that show which way someon
 _HEAD_COUNT_S = 1.0  # seconds of head counts a track's `people` is the median of...
 _FEWEST_HEAD_COUNTS = 5  # ...but never fewer than this many
 _BORN_DEEP = 0.5  # bands from the line a track born within the band shows its side at
+# Body widths a track's centre may land behind where it was expected, in a blob of other
+# make-up, and still stand for the same people (see `DoorCounter._landed_behind`).
+_LANDED_BEHIND = 0.65
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +103,9 @@ class _TrackState:
     # group's blob, the other way).
     rear: bool = False
     last_seen: Point | None = None  # where it was last observed
+    # Its centre landed behind, on other people (see `_landed_behind`): its side is where
+    # it is once it is out of the band, not one taken from its first sighting.
+    landed: bool = False
     track: Track | None = None  # as last observed (kept once the tracker drops it)
 
 
@@ -341,6 +347,14 @@ class DoorCounter:
         first = self._line.signed_distance(track.trail[0])
         return -zone if first * zone <= -_BORN_DEEP * self._line.band else 0
 
+    def _landed_behind(self, track: Track) -> bool:
+        """Whether a confirmed track's centre just landed well behind where it was expected,
+        along its way, in a blob of other make-up: someone caught up with it from behind,
+        or the front of its group walked on out of the zone and left the rear. It stands
+        for those behind now, who have not crossed the line by its jump: their side is
+        where they are. (Landing ahead is the front walking on: that counts as usual.)"""
+        return track.confirmed and track.setback > _LANDED_BEHIND * self._width
+
     def _walks_away(self, track: Track, side: int) -> bool:
         """Whether `track` has walked away from the line, deeper into `side`, since it
         was first seen."""
@@ -383,11 +397,14 @@ class DoorCounter:
                     # Not the rear of the file but someone who crossed the other way
                     # inside the group's blob: they come from the group's side.
                     state.side, state.credit, state.rear = -state.side, None, False
+            if track.observed and self._landed_behind(track):
+                state.side, state.landed = 0, True
             if track.observed:
                 zone = self._line.zone(track.position)
-                if not state.side:
+                if not state.side and not state.landed:
                     state.side = self._side_walked_from(track, zone)
                 state.side, direction = step(state.side, zone)
+                state.landed = state.landed and not state.side
                 if direction is not None and state.credit == direction:
                     state.credit = None
                     state.crossed, state.counted = direction, 0

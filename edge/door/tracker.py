@@ -21,6 +21,7 @@ Matrix = npt.NDArray[np.float64]
 _HEAD_COUNTS = 25  # recent head counts a track's `people` is the median of, by default
 _LATELY = 5  # frames back a track's blob may have held someone who now walks apart
 _MERGE_GROWTH = 1.6  # a blob this many times the track's last one has taken someone in
+_REMADE = 1.5  # a blob this many times bigger or smaller than the last holds others
 _MERGE_FRAMES = 3  # frames the bigger blob must last before its head counts stand alone
 _TENTATIVE_COST = 0.05  # a tentative track's extra cost of taking a detection (of gate 1)
 _MISS_COST = 0.15  # a coasting track's extra cost for each frame it went unseen...
@@ -58,6 +59,9 @@ class Track:
     head_counts: deque[int] = field(default_factory=lambda: deque(maxlen=_HEAD_COUNTS))
     parent: int | None = None  # the group track this one split off from, if any
     since_merge: list[int] | None = None  # head counts since others joined its blob
+    # How far behind where it was expected, along its way, its last blob's centre lay when
+    # that blob's make-up had changed (see `_remade`), pixels; 0 if it had not.
+    setback: float = 0.0
 
     @property
     def position(self) -> tuple[float, float]:
@@ -173,6 +177,8 @@ class Tracker:
 
     def _correct(self, track: Track, detection: Detection) -> None:
         innovation = np.array([detection.x, detection.y]) - _H @ track.state
+        remade = _remade(track.last_seen, detection)
+        track.setback = _setback(innovation, track.state[2:]) if remade else 0.0
         s = _H @ track.cov @ _H.T + (self._r_share if detection.shared else self._r)
         gain = track.cov @ _H.T @ np.linalg.inv(s)
         track.state = track.state + gain @ innovation
@@ -296,6 +302,24 @@ def _covered(blob: Detection | None, detection: Detection) -> bool:
         return False
     x, y, w, h = blob.box
     return x <= detection.x <= x + w and y <= detection.y <= y + h
+
+
+def _setback(innovation: Matrix, velocity: Matrix) -> float:
+    """How far `innovation` points back against `velocity` (0 if it points ahead, or the
+    track stood still)."""
+    speed = float(np.hypot(*velocity))
+    if speed < 1e-6:
+        return 0.0
+    return max(0.0, -float(innovation @ velocity) / speed)
+
+
+def _remade(before: Detection | None, now: Detection) -> bool:
+    """Whether `now` is a blob of other make-up than the one seen `before`: its area grew
+    or shrank by `_REMADE` times or more."""
+    if before is None:
+        return False
+    ratio = now.area / before.area
+    return ratio >= _REMADE or ratio <= 1.0 / _REMADE
 
 
 def _merged(before: Detection | None, now: Detection) -> bool:

@@ -232,3 +232,47 @@ def test_a_track_s_head_count_is_the_median_of_a_second_of_blobs_at_any_frame_ra
         assert tracker is not None
         windows[fps] = tracker.settings.head_counts
     assert windows == {3.0: 5, 10.0: 10, 25.0: 25}
+
+
+def _landing(track_id: int, y: float, setback: float, trail: list[float]) -> Track:
+    """A confirmed track whose centre landed at y, `setback` px behind where it was expected
+    along its way, in a blob of other make-up (the tracker's `setback`), after being at
+    each of `trail`."""
+    track = _seen_holding(_track(track_id, 200, y), 1)
+    track.setback = setback
+    track.trail.extend((200.0, p) for p in [*trail, y])
+    return track
+
+
+# One person's blob here (3000 px) is 62 px wide: landing more than 0.65 of that, 40 px,
+# behind is a change of who the track stands for, not a step.
+LANDED_ON_OTHERS, STEPPED_BACK = 60.0, 35.0
+
+
+def test_a_track_whose_centre_lands_back_across_the_line_on_others_counts_nothing() -> None:
+    # Someone walking out; a group behind them, still inside, catches up with their blob,
+    # whose centre lands back inside. The group is counted only when it walks out itself.
+    counter = DoorCounter(SETTINGS, 10.0)
+    out_walk = [[_track(1, 200, y)] for y in (125, 112, 95, 80, 70)]
+    caught_up = [[_landing(1, 130, LANDED_ON_OTHERS, [80, 70])]]
+    group_out = [[_seen_holding(_track(1, 200, y), 1)] for y in (125, 112, 95, 80)]
+    assert _run(counter, [*out_walk, *caught_up]) == [(1, "out")]
+    assert _run(counter, group_out) == [(1, "out")]
+    assert (counter.ins, counter.outs) == (0, 2)
+
+
+def test_a_track_landing_in_the_band_takes_its_side_from_where_it_walks_not_its_trail() -> None:
+    # First seen well outside, it lands in the band on others who walk in: where the
+    # track was first seen says nothing of where they came from.
+    counter = DoorCounter(SETTINGS, 10.0)
+    first_seen = [[_track(1, 200, y)] for y in (40, 45, 50)]
+    landed = _landing(1, 100, LANDED_ON_OTHERS, [40, 45, 50])
+    walk_in = [_landing(1, y, 0.0, [40, 45, 50, 100]) for y in (105, 115, 125)]
+    assert _run(counter, [*first_seen, [landed], *[[t] for t in walk_in]]) == []
+
+
+def test_a_step_back_across_the_line_short_of_the_limit_is_a_crossing_back() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    out_walk = [[_track(1, 200, y)] for y in (125, 112, 95, 85)]
+    back = [[_landing(1, 112, STEPPED_BACK, [95, 85])]]
+    assert _run(counter, [*out_walk, *back]) == [(1, "out"), (1, "in")]

@@ -292,3 +292,20 @@ def test_a_walker_merging_with_someone_whose_track_just_ended_keeps_their_own_he
     for _ in range(3):
         tracker.step([_blob(125, 130, people=2, width=60)])
     assert standing.people == 1
+
+
+def test_a_track_remembers_how_far_behind_it_a_blob_of_other_make_up_landed() -> None:
+    def walked() -> Tracker:
+        tracker = _tracker()
+        for step in range(5):
+            tracker.step([_at(100 + 8 * step, 200)])
+        return tracker  # expected next near (140, 200), going right
+
+    def landing(x: float, area: float) -> float:
+        (track,) = walked().step([replace(_at(x, 200), area=area)])
+        return track.setback
+
+    assert 16.0 < landing(122, 800.0) < 22.0  # twice the blob, 20 px back
+    assert 16.0 < landing(122, 200.0) < 22.0  # half of it
+    assert landing(122, 400.0) == 0.0  # the same blob: a stop, not others
+    assert landing(155, 800.0) == 0.0  # ahead of where expected
