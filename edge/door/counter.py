@@ -404,7 +404,7 @@ class DoorCounter:
                 if not state.side and not state.landed:
                     state.side = self._side_walked_from(track, zone)
                 state.side, direction = step(state.side, zone)
-                state.landed = state.landed and not state.side
+                state.landed = state.landed and not state.side  # until it has a side again
                 if direction is not None and state.credit == direction:
                     state.credit = None
                     state.crossed, state.counted = direction, 0

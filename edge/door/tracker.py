@@ -316,7 +316,7 @@ def _setback(innovation: Matrix, velocity: Matrix) -> float:
 def _remade(before: Detection | None, now: Detection) -> bool:
     """Whether `now` is a blob of other make-up than the one seen `before`: its area grew
     or shrank by `_REMADE` times or more."""
-    if before is None:
+    if before is None or before.area <= 0:
         return False
     ratio = now.area / before.area
     return ratio >= _REMADE or ratio <= 1.0 / _REMADE
