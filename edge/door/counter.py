@@ -397,9 +397,9 @@ class DoorCounter:
                     # Not the rear of the file but someone who crossed the other way
                     # inside the group's blob: they come from the group's side.
                     state.side, state.credit, state.rear = -state.side, None, False
-            if track.observed and self._landed_behind(track):
-                state.side, state.landed = 0, True
             if track.observed:
+                if self._landed_behind(track):
+                    state.side, state.landed = 0, True
                 zone = self._line.zone(track.position)
                 if not state.side and not state.landed:
                     state.side = self._side_walked_from(track, zone)
