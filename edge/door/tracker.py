@@ -26,6 +26,7 @@ _MERGE_FRAMES = 3  # frames the bigger blob must last before its head counts sta
 _TENTATIVE_COST = 0.05  # a tentative track's extra cost of taking a detection (of gate 1)
 _MISS_COST = 0.15  # a coasting track's extra cost for each frame it went unseen...
 _MISSES_COSTED = 4  # ...up to this many frames
+_WALKING = 0.8  # pixels per frame: slower is standing, not walking any way
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -62,6 +63,12 @@ class Track:
     # How far behind where it was expected, along its way, its last blob's centre lay when
     # that blob's make-up had changed (see `_remade`), pixels; 0 if it had not.
     setback: float = 0.0
+    # Its velocity when it last walked in a blob of its own, kept while it shares one with
+    # others and a few frames after (see `Tracker._untangle`), and who shared with it.
+    heading: Matrix | None = None
+    partners: set[int] = field(default_factory=set)
+    sharing: bool = False  # its last detection was a share of a blob
+    alone: int = 0  # detections of its own since it last took a share
 
     @property
     def position(self) -> tuple[float, float]:
@@ -121,6 +128,10 @@ class Tracker:
         before = {t.id: t.last_seen for t in self.tracks}
         for t, d in pairs:
             self._correct(self.tracks[t], detections[d])
+        self._note_partners()
+        for track in self.tracks:
+            if track.observed and not track.sharing and track.partners:
+                self._untangle(track)
         for track in self.tracks:
             if not track.observed:
                 track.misses += 1
@@ -193,13 +204,55 @@ class Tracker:
         if not detection.shared:
             track.head_counts.append(detection.people)
             self._follow_merge(track, detection.people)
+            track.sharing = False
+            track.alone += 1
+            if track.alone > _LATELY:
+                track.partners.clear()
+            if not track.partners:  # its heading before it met them is kept a while
+                track.heading = track.state[2:].copy()
         else:
             # A share of a blob split between tracks says little of who joined the track,
             # but it does say the track holds no more than that: a head count read near the
             # camera, where the perspective's guess is worst, must not outlive the blob.
             track.head_counts.append(min(detection.people, track.people))
+            track.sharing, track.alone = True, 0
         if track.hits >= self.settings.min_hits and not track.confirmed:
             self._confirm(track)
+
+    def _note_partners(self) -> None:
+        """Tracks that took shares of a blob this frame near each other shared it."""
+        sharing = [t for t in self.tracks if t.observed and t.sharing]
+        near = 2.0 * self.settings.gate
+        for a in sharing:
+            for b in sharing:
+                if a is not b and math.dist(a.position, b.position) < near:
+                    a.partners.add(b.id)
+
+    def _untangle(self, track: Track) -> None:
+        """Two people who met head-on in one blob and parted again walked on past each
+        other far more often than both turned back at once: k-means keeps each track on
+        its side of the blob, so after passing they are followed by each other's tracks.
+        If `track`, parted lately, and a partner both now head back the way they came,
+        they swap who they are."""
+        if (
+            not track.confirmed
+            or track.heading is None
+            or not _reversed(track.heading, track.state[2:])
+        ):
+            return
+        for other in self.tracks:
+            if (
+                other is not track
+                and other.confirmed
+                and other.id in track.partners
+                and other.heading is not None
+                and float(np.dot(track.heading, other.heading)) < 0
+                and _reversed(other.heading, other.state[2:])
+            ):
+                _swap(track, other)
+                track.partners.clear()
+                other.partners.clear()
+                return
 
     def _confirm(self, track: Track) -> None:
         track.confirmed = True
@@ -287,6 +340,24 @@ def _handicap(track: Track) -> float:
     more for each frame it has coasted unseen (up to `_MISSES_COSTED`)."""
     tentative = 0.0 if track.confirmed else _TENTATIVE_COST
     return tentative + _MISS_COST * min(track.misses, _MISSES_COSTED)
+
+
+def _reversed(heading: Matrix, velocity: Matrix) -> bool:
+    """Whether `velocity` heads back against `heading`, both at a walk."""
+    return (
+        float(np.hypot(*heading)) >= _WALKING
+        and float(np.hypot(*velocity)) >= _WALKING
+        and float(np.dot(heading, velocity)) < 0
+    )
+
+
+def _swap(a: Track, b: Track) -> None:
+    """Exchange who two tracks are (their ids and histories), keeping where they are."""
+    a.id, b.id = b.id, a.id
+    a.trail, b.trail = b.trail, a.trail
+    a.head_counts, b.head_counts = b.head_counts, a.head_counts
+    a.parent, b.parent = b.parent, a.parent
+    a.heading, b.heading = b.heading, a.heading
 
 
 def _holds_its_head_count(group: Track) -> bool:

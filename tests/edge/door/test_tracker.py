@@ -86,6 +86,41 @@ def test_two_walking_into_each_other_in_one_lane_keep_their_ids_through_their_sh
     assert by_id[1][1] > by_id[2][1]  # 1 started at the top and walked on down
 
 
+def _meeting_in_one_lane(b_turns_back: bool) -> dict[int, float]:
+    """Two walk into each other down one lane of the image, a from the top at 8 px a frame,
+    b from the bottom. While they share a blob, its shares are its upper and lower halves,
+    whoever is where (as k-means splits it): the upper track stays with whoever is upper.
+    Returns where each track is (y) once they have parted and walked on."""
+    tracker = _tracker()
+    a_y, b_y, a_step, b_step = 40.0, 200.0, 8.0, -8.0
+    for _ in range(22):
+        if b_turns_back and b_y - a_y < 40:
+            a_step, b_step = 4.0, 8.0  # a slows down, b walks away
+        a_y, b_y = a_y + a_step, b_y + b_step
+        if abs(a_y - b_y) < 60:
+            middle = (a_y + b_y) / 2
+            detections = [_at(100, middle - 12, shared=True), _at(100, middle + 12, shared=True)]
+        else:
+            detections = [_at(100, a_y), _at(100, b_y)]
+        tracks = tracker.step(detections)
+    return {t.id: t.position[1] for t in tracks}
+
+
+def test_two_who_met_head_on_in_one_blob_are_followed_on_past_each_other() -> None:
+    # After they parted, each track is on its own half of the lane, heading back the way
+    # it came: both turning back at once is far less likely than walking on past.
+    by_id = _meeting_in_one_lane(b_turns_back=False)
+    assert set(by_id) == {1, 2}
+    assert by_id[1] > by_id[2]  # 1 started at the top and walked on down
+
+
+def test_a_walker_meeting_someone_who_turns_back_keeps_their_own_track() -> None:
+    # b turns back as they meet and walks away ahead of a: only b's track ever reversed.
+    by_id = _meeting_in_one_lane(b_turns_back=True)
+    assert set(by_id) == {1, 2}
+    assert by_id[1] < by_id[2]  # 1 walks on down behind b
+
+
 def test_a_track_coasting_unseen_does_not_take_over_the_next_walker_s_detection() -> None:
     # One walks right along y=100 and out of sight at x=140; their track coasts on. Another,
     # followed since, walks down across the coasting track's path: in the frame where
