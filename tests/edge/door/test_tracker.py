@@ -69,18 +69,22 @@ def test_two_people_passing_each_other_keep_their_ids() -> None:
     assert abs(by_id[1][1] - 100) < 3 and abs(by_id[2][1] - 130) < 3
 
 
+def _in_one_lane(a: float, b: float) -> list[Detection]:
+    """Two people at y `a` and `b` in one lane (x 100): their own blobs, or, when close,
+    one blob split between their tracks: its upper and lower halves, whoever is where."""
+    if abs(a - b) < 60:
+        middle = (a + b) / 2
+        return [_at(100, middle - 12, shared=True), _at(100, middle + 12, shared=True)]
+    return [_at(100, a), _at(100, b)]
+
+
 def test_two_walking_into_each_other_in_one_lane_keep_their_ids_through_their_shared_blob() -> None:
     # From an angle two people in one lane merge into one blob for several frames; split
     # between their tracks, its shares are its near and far halves, whoever is where.
     tracker = _tracker(share_noise=7.0)
     for step in range(20):
         a, b = 40 + 8 * step, 200 - 8 * step  # a walks down the image, b up
-        if abs(a - b) < 60:
-            middle = (a + b) / 2
-            detections = [_at(100, middle - 12, shared=True), _at(100, middle + 12, shared=True)]
-        else:
-            detections = [_at(100, a), _at(100, b)]
-        tracks = tracker.step(detections)
+        tracks = tracker.step(_in_one_lane(a, b))
     by_id = {t.id: t.position for t in tracks}
     assert set(by_id) == {1, 2}
     assert by_id[1][1] > by_id[2][1]  # 1 started at the top and walked on down
@@ -97,12 +101,7 @@ def _meeting_in_one_lane(b_turns_back: bool) -> dict[int, float]:
         if b_turns_back and b_y - a_y < 40:
             a_step, b_step = 4.0, 8.0  # a slows down, b walks away
         a_y, b_y = a_y + a_step, b_y + b_step
-        if abs(a_y - b_y) < 60:
-            middle = (a_y + b_y) / 2
-            detections = [_at(100, middle - 12, shared=True), _at(100, middle + 12, shared=True)]
-        else:
-            detections = [_at(100, a_y), _at(100, b_y)]
-        tracks = tracker.step(detections)
+        tracks = tracker.step(_in_one_lane(a_y, b_y))
     return {t.id: t.position[1] for t in tracks}
 
 
