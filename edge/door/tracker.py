@@ -67,7 +67,6 @@ class Track:
     # others and a few frames after (see `Tracker._untangle`), and who shared with it.
     heading: Matrix | None = None
     partners: set[int] = field(default_factory=set)
-    sharing: bool = False  # its last detection was a share of a blob
     alone: int = 0  # detections of its own since it last took a share
 
     @property
@@ -86,6 +85,11 @@ class Track:
     def lately_grouped(self) -> bool:
         """Whether one of its last few blobs held several people (they may part again)."""
         return any(h >= 2 for h in list(self.head_counts)[-_LATELY:])
+
+    @property
+    def sharing(self) -> bool:
+        """Whether its last detection was a share of a blob split between tracks."""
+        return self.last_seen is not None and self.last_seen.shared
 
     @property
     def speed(self) -> float:
@@ -204,7 +208,6 @@ class Tracker:
         if not detection.shared:
             track.head_counts.append(detection.people)
             self._follow_merge(track, detection.people)
-            track.sharing = False
             track.alone += 1
             if track.alone > _LATELY:
                 track.partners.clear()
@@ -215,7 +218,7 @@ class Tracker:
             # but it does say the track holds no more than that: a head count read near the
             # camera, where the perspective's guess is worst, must not outlive the blob.
             track.head_counts.append(min(detection.people, track.people))
-            track.sharing, track.alone = True, 0
+            track.alone = 0
         if track.hits >= self.settings.min_hits and not track.confirmed:
             self._confirm(track)
 
