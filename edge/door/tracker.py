@@ -27,6 +27,9 @@ _TENTATIVE_COST = 0.05  # a tentative track's extra cost of taking a detection (
 _MISS_COST = 0.15  # a coasting track's extra cost for each frame it went unseen...
 _MISSES_COSTED = 4  # ...up to this many frames
 _WALKING = 0.8  # pixels per frame: slower is standing, not walking any way
+# A group's track whose blob, holding fewer now, lands this far ahead of where it was
+# expected (of the gate) follows its front, who walked on out of the group's blob.
+_LEAP = 0.5
 _F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], np.float64)
 _H = np.array([[1, 0, 0, 0], [0, 1, 0, 0]], np.float64)
 
@@ -193,7 +196,8 @@ class Tracker:
     def _correct(self, track: Track, detection: Detection) -> None:
         innovation = np.array([detection.x, detection.y]) - _H @ track.state
         remade = _remade(track.last_seen, detection)
-        track.setback = _setback(innovation, track.state[2:]) if remade else 0.0
+        ahead = _ahead(innovation, track.state[2:])
+        track.setback = max(0.0, -ahead) if remade else 0.0
         s = _H @ track.cov @ _H.T + (self._r_share if detection.shared else self._r)
         gain = track.cov @ _H.T @ np.linalg.inv(s)
         track.state = track.state + gain @ innovation
@@ -206,6 +210,9 @@ class Tracker:
         track.last_seen = detection
         track.trail.append(track.position)
         if not detection.shared:
+            if self._front_walked_on(track, detection, ahead):
+                track.head_counts.clear()
+                track.since_merge = None
             track.head_counts.append(detection.people)
             self._follow_merge(track, detection.people)
             track.alone += 1
@@ -221,6 +228,15 @@ class Tracker:
             track.alone = 0
         if track.hits >= self.settings.min_hits and not track.confirmed:
             self._confirm(track)
+
+    def _front_walked_on(self, track: Track, blob: Detection, ahead: float) -> bool:
+        """Whether the front of `track`'s group walked on out of its blob and `track` now
+        follows them: its blob, holding fewer than it stands for, lies well ahead of where
+        it was expected. The rest, left behind, are no longer in its head count (they are
+        a blob of their own, soon a track)."""
+        return (
+            track.confirmed and blob.people < track.people and ahead >= _LEAP * self.settings.gate
+        )
 
     def _note_partners(self) -> None:
         """Tracks that took shares of a blob this frame near each other shared it."""
@@ -378,13 +394,13 @@ def _covered(blob: Detection | None, detection: Detection) -> bool:
     return x <= detection.x <= x + w and y <= detection.y <= y + h
 
 
-def _setback(innovation: Matrix, velocity: Matrix) -> float:
-    """How far `innovation` points back against `velocity` (0 if it points ahead, or the
-    track stood still)."""
+def _ahead(innovation: Matrix, velocity: Matrix) -> float:
+    """How far `innovation` points ahead along `velocity` (negative: back against it; 0 if
+    the track stood still)."""
     speed = float(np.hypot(*velocity))
     if speed < 1e-6:
         return 0.0
-    return max(0.0, -float(innovation @ velocity) / speed)
+    return float(innovation @ velocity) / speed
 
 
 def _remade(before: Detection | None, now: Detection) -> bool:

@@ -343,3 +343,27 @@ def test_a_track_remembers_how_far_behind_it_a_blob_of_other_make_up_landed() ->
     assert 16.0 < landing(122, 200.0) < 22.0  # half of it
     assert landing(122, 400.0) == 0.0  # the same blob: a stop, not others
     assert landing(155, 800.0) == 0.0  # ahead of where expected
+
+
+def _group_walked(frames: int) -> Tracker:
+    """A tracker that has followed a group of three, one blob, down the image."""
+    tracker = _tracker()
+    for step in range(frames):
+        tracker.step([_blob(100, 100 + 6 * step, people=3, width=60)])
+    return tracker  # expected next near (100, 148)
+
+
+def test_a_group_s_track_following_its_front_who_walked_on_counts_only_them() -> None:
+    tracker = _group_walked(8)
+    # The front walks on out of the group's blob: the track's blob, theirs now, lies well
+    # ahead of where the group was expected and holds one; the two left behind are a
+    # blob of their own.
+    group = tracker.step([_at(100, 162), _blob(100, 128, people=2, width=40)])[0]
+    assert group.id == 1 and group.position[1] > 150
+    assert group.people == 1
+
+
+def test_a_group_s_blob_read_as_fewer_where_it_was_expected_keeps_its_head_count() -> None:
+    tracker = _group_walked(8)
+    (group,) = tracker.step([_blob(100, 150, people=1, width=60)])
+    assert group.people == 3
