@@ -106,7 +106,13 @@ class _TrackState:
     # Its centre landed behind, on other people (see `_landed_behind`): its side is where
     # it is once it is out of the band, not one taken from its first sighting.
     landed: bool = False
+    # It split off a group already across the line from the group's side, so took the
+    # group's side and a crossing with it: held until it walks on (it crossed inside the
+    # group's blob) or back towards the line (it came the other way and met the group
+    # there: no crossing yet). The frame it was born in.
+    across_from: int | None = None
     track: Track | None = None  # as last observed (kept once the tracker drops it)
+    sighting: Detection | None = None  # its detection when it was last observed
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +314,8 @@ class DoorCounter:
             state.credit = parent.crossed
             state.rear = True
             return zone
+        if zone == -parent.side:
+            self._states[track.id].across_from = self.frame_index
         return parent.side
 
     def _credit_stragglers(
@@ -388,6 +396,8 @@ class DoorCounter:
             if state is None:
                 state = self._states[track.id] = _TrackState()
                 state.side = self._side_of_newcomer(track, tracks)
+            if not track.observed and self._took_over_a_sighting(track, state):
+                self._step_to_sighting(track, state)
             if track.observed and state.rear and track.confirmed:
                 # One person only: a blob of several moves its centre about as its
                 # make-up changes, walking or not.
@@ -412,24 +422,15 @@ class DoorCounter:
                     state.pending.append(_Pending(direction, self._crossing_back(track, state)))
                     state.crossed = direction
                     self._credit_stragglers(track, tracks, state.side, direction)
-            if track.confirmed and state.pending:
-                x, y = track.position
-                for pending in state.pending:
-                    state.counted = min(track.people, pending.most)
-                    crossings.append(
-                        Crossing(
-                            pending.direction,
-                            state.counted,
-                            track.id,
-                            self.frame_index,
-                            x / self._scale,
-                            y / self._scale,
-                        )
-                    )
-                state.pending = []
+            if track.observed and state.across_from is not None:
+                self._settle_across(track, state)
+            if track.confirmed and state.pending and state.across_from is None:
+                crossings += self._release(track, state)
         live = {track.id for track in tracks}
         for gone in sorted(set(self._states) - live):
             state = self._states.pop(gone)
+            if state.pending and state.track is not None and state.track.confirmed:
+                crossings += self._release(state.track, state)  # held until it was lost
             if state.side and state.last_seen is not None:
                 left = self._left_view_across(state)
                 if left is not None:
@@ -440,11 +441,67 @@ class DoorCounter:
             if track.observed:
                 state = self._states[track.id]
                 state.last_seen, state.track = track.position, track
+                state.sighting = track.last_seen
         horizon = self.frame_index - self._recall_frames
         self._lost = [lost for lost in self._lost if lost.frame >= horizon]
         self.ins += sum(c.count for c in crossings if c.direction == "in")
         self.outs += sum(c.count for c in crossings if c.direction == "out")
         return crossings
+
+    @staticmethod
+    def _took_over_a_sighting(track: Track, state: _TrackState) -> bool:
+        """Whether a track coasting unseen now stands for someone last seen under another
+        id: two tracks that met head-on swapped who they are (`Tracker._untangle`), and
+        this one's person walked out of view meanwhile."""
+        return (
+            state.sighting is not None
+            and track.last_seen is not None
+            and track.last_seen is not state.sighting
+        )
+
+    def _step_to_sighting(self, track: Track, state: _TrackState) -> None:
+        """Take a track's side on to where its person was last seen (under another id)."""
+        seen = track.last_seen
+        assert seen is not None
+        state.side, direction = step(state.side, self._line.zone((seen.x, seen.y)))
+        if direction is not None:
+            state.pending.append(_Pending(direction, seen.people))
+            state.crossed = direction
+        state.sighting, state.last_seen = seen, (seen.x, seen.y)
+
+    def _release(self, track: Track, state: _TrackState) -> list[Crossing]:
+        """The crossings `track` was awaiting, counted now."""
+        x, y = track.position
+        crossings = []
+        for pending in state.pending:
+            state.counted = min(track.people, pending.most)
+            crossings.append(
+                Crossing(
+                    pending.direction,
+                    state.counted,
+                    track.id,
+                    self.frame_index,
+                    x / self._scale,
+                    y / self._scale,
+                )
+            )
+        state.pending = []
+        return crossings
+
+    def _settle_across(self, track: Track, state: _TrackState) -> None:
+        """Whether someone who split off a group across the line from it crossed with it
+        (they walk on, or stay a second) or met it coming the other way (they walk back
+        towards the line, which they have yet to cross)."""
+        assert state.across_from is not None
+        # Only a blob of their own all along shows where they walk: one merging with or
+        # parting from others moves its centre as its make-up changes.
+        alone = track.alone >= track.hits - 1 and max(track.head_counts, default=1) == 1
+        if alone and self._walks_away(track, -state.side):
+            state.pending, state.crossed, state.across_from = [], None, None
+        elif (
+            self._walks_away(track, state.side) or self.frame_index - state.across_from >= self.fps
+        ):
+            state.across_from = None
 
     def _left_view_across(self, state: _TrackState) -> Crossing | None:
         """The crossing of a track gone out of view past the line, within the band.

@@ -84,6 +84,18 @@ def test_a_track_born_on_the_line_itself_counts_nothing_whichever_way_it_goes() 
     assert _run(counter, _walking(2, [101, 96, 90, 80])) == []
 
 
+def test_a_coasting_track_that_took_over_someone_s_sighting_steps_to_where_they_were() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    walks_out = [[_seen_holding(_track(1, 200, y), 1)] for y in (125, 112, 104)]
+    # The tracker swapped who two tracks are after a head-on meeting (see
+    # `Tracker._untangle`): track 1, coasting unseen now, stands for someone last seen
+    # well outside, who walked on out of view.
+    swapped = _track(1, 200, 104, observed=False)
+    swapped.last_seen = Detection(200.0, 80.0, 3000.0, (170, 50, 60, 60), 1)
+    assert _run(counter, [*walks_out, [swapped], [swapped]]) == [(1, "out")]
+    assert (counter.ins, counter.outs) == (0, 1)
+
+
 def test_a_lost_side_is_forgotten_after_the_coasting_time() -> None:
     counter = DoorCounter(SETTINGS, 10.0)  # coast_s 0.8 at 10 frames/s: 8 frames
     walk_up = [[_track(1, 200, y)] for y in (60, 75, 88, 96)]
@@ -187,6 +199,28 @@ def test_someone_leaving_a_group_ahead_of_it_is_counted_when_they_cross() -> Non
     follows = [[_group(1, 200, y, people=1)] for y in (95, 115)]
     assert _run(counter, [*approach, *front, *follows]) == [(2, "in"), (1, "in")]
     assert counter.ins == 2
+
+
+def test_someone_meeting_a_group_across_the_line_from_it_counts_only_their_own_crossing() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    group_walks_up = [[_group(1, 200, y)] for y in (135, 130, 125)]
+    # From an angle the group's blob reaches far up the image, over someone walking in
+    # beyond the line; they part from it there and walk on to the line and across it.
+    walks_in = _parting([78.0, 80.0, 83.0, 86.0, 92.0, 100.0, 108.0, 116.0], group_at=122)
+    for seen, (_, member) in enumerate(walks_in, start=1):
+        _seen_holding(member, 1)
+        member.hits, member.alone = seen, seen - 1  # a blob of their own all along
+    assert _run(counter, [*group_walks_up, *walks_in]) == [(2, "in")]
+    assert (counter.ins, counter.outs) == (1, 0)
+
+
+def test_someone_leaving_a_group_ahead_of_it_who_stands_a_moment_is_counted() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
+    stands = _parting([114.0] * 12, group_at=80)
+    crossings = _run(counter, [*approach, *stands])
+    assert crossings == [(2, "in")]
+    assert counter.ins == 1
 
 
 def test_someone_coming_out_of_a_group_s_blob_who_walks_away_only_later_is_counted() -> None:
