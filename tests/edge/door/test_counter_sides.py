@@ -214,6 +214,19 @@ def test_someone_meeting_a_group_across_the_line_from_it_counts_only_their_own_c
     assert (counter.ins, counter.outs) == (1, 0)
 
 
+def test_someone_leaving_a_group_across_the_line_in_shares_of_its_blob_is_counted() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
+    # The front one steps across the line out of the group's blob, then takes shares of
+    # one blob with the others a while: their centre drifts back towards the line as the
+    # blob is split, which says nothing of where they walk.
+    path = [118.0, 114.0, 110.0, 106.0, 104.0, 105.0, 108.0, 112.0, 117.0, 122.0, 127.0]
+    front = _parting(path, group_at=80)
+    for _, member in front:
+        _seen_holding(member, 1).hits = 5  # alone stays 0: it took a share lately
+    assert _run(counter, [*approach, *front]) == [(2, "in")]
+
+
 def test_someone_leaving_a_group_ahead_of_it_who_stands_a_moment_is_counted() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
