@@ -360,8 +360,12 @@ class DoorCounter:
         along its way, in a blob of other make-up: someone caught up with it from behind,
         or the front of its group walked on out of the zone and left the rear. It stands
         for those behind now, who have not crossed the line by its jump: their side is
-        where they are. (Landing ahead is the front walking on: that counts as usual.)"""
-        return track.confirmed and track.setback > _LANDED_BEHIND * self._width
+        where they are. (Landing ahead is the front walking on: that counts as usual.)
+        Someone alone landing back in a blob of one is still themselves: a blob taken for
+        theirs for a frame (their shadow, a fragment) had thrown their track off."""
+        seen = track.last_seen
+        with_others = track.people >= 2 or (seen is not None and seen.people >= 2)
+        return track.confirmed and with_others and track.setback > _LANDED_BEHIND * self._width
 
     def _walks_away(self, track: Track, side: int) -> bool:
         """Whether `track` has walked away from the line, deeper into `side`, since it

@@ -281,11 +281,11 @@ def test_a_track_s_head_count_is_the_median_of_a_second_of_blobs_at_any_frame_ra
     assert windows == {3.0: 5, 10.0: 10, 25.0: 25}
 
 
-def _landing(track_id: int, y: float, setback: float, trail: list[float]) -> Track:
+def _landing(track_id: int, y: float, setback: float, trail: list[float], people: int = 2) -> Track:
     """A confirmed track whose centre landed at y, `setback` px behind where it was expected
-    along its way, in a blob of other make-up (the tracker's `setback`), after being at
-    each of `trail`."""
-    track = _seen_holding(_track(track_id, 200, y), 1)
+    along its way, in a blob of other make-up (the tracker's `setback`) holding `people`,
+    after being at each of `trail`."""
+    track = _seen_holding(_track(track_id, 200, y), people)
     track.setback = setback
     track.trail.extend((200.0, p) for p in [*trail, y])
     return track
@@ -306,6 +306,28 @@ def test_a_track_whose_centre_lands_back_across_the_line_on_others_counts_nothin
     assert _run(counter, [*out_walk, *caught_up]) == [(1, "out")]
     assert _run(counter, group_out) == [(1, "out")]
     assert (counter.ins, counter.outs) == (0, 2)
+
+
+def test_someone_alone_landing_behind_in_a_blob_of_one_is_still_themselves() -> None:
+    # A blob taken for theirs for a frame (their shadow, a fragment) threw the track off:
+    # back on their own blob it lands far behind where it was expected, but it holds one,
+    # as they did: still them, counted when they walk out.
+    counter = DoorCounter(SETTINGS, 10.0)
+    out_walk = [[_track(1, 200, y)] for y in (125, 115, 108)]
+    back_on_them = [[_landing(1, 104, LANDED_ON_OTHERS, [115, 108], people=1)]]
+    walks_on = [[_seen_holding(_track(1, 200, y), 1)] for y in (95, 85)]
+    assert _run(counter, [*out_walk, *back_on_them, *walks_on]) == [(1, "out")]
+
+
+def test_a_landing_behind_is_on_others_only_if_the_track_or_its_blob_holds_several() -> None:
+    counter = DoorCounter(SETTINGS, 10.0)
+    alone = _landing(1, 104, LANDED_ON_OTHERS, [115, 108], people=1)
+    caught_up = _landing(1, 104, LANDED_ON_OTHERS, [115, 108], people=2)
+    group_left_its_rear = _landing(1, 104, LANDED_ON_OTHERS, [115, 108], people=1)
+    group_left_its_rear.head_counts.extend([2] * 5)  # the track stood for two
+    assert not counter._landed_behind(alone)
+    assert counter._landed_behind(caught_up)
+    assert counter._landed_behind(group_left_its_rear)
 
 
 def test_a_track_landing_in_the_band_takes_its_side_from_where_it_walks_not_its_trail() -> None:
