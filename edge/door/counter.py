@@ -112,7 +112,6 @@ class _TrackState:
     # there: no crossing yet). The frame it was born in.
     across_from: int | None = None
     track: Track | None = None  # as last observed (kept once the tracker drops it)
-    sighting: Detection | None = None  # its detection when it was last observed
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +444,6 @@ class DoorCounter:
             if track.observed:
                 state = self._states[track.id]
                 state.last_seen, state.track = track.position, track
-                state.sighting = track.last_seen
         horizon = self.frame_index - self._recall_frames
         self._lost = [lost for lost in self._lost if lost.frame >= horizon]
         self.ins += sum(c.count for c in crossings if c.direction == "in")
@@ -454,14 +452,10 @@ class DoorCounter:
 
     @staticmethod
     def _took_over_a_sighting(track: Track, state: _TrackState) -> bool:
-        """Whether a track coasting unseen now stands for someone last seen under another
-        id: two tracks that met head-on swapped who they are (`Tracker._untangle`), and
-        this one's person walked out of view meanwhile."""
-        return (
-            state.sighting is not None
-            and track.last_seen is not None
-            and track.last_seen is not state.sighting
-        )
+        """Whether a track coasting unseen is not the one last observed under its id: two
+        tracks that met head-on swapped who they are (`Tracker._untangle`), and this one's
+        person walked out of view meanwhile."""
+        return state.track is not None and state.track is not track and track.last_seen is not None
 
     def _step_to_sighting(self, track: Track, state: _TrackState) -> None:
         """Take a track's side on to where its person was last seen (under another id)."""
@@ -471,7 +465,7 @@ class DoorCounter:
         if direction is not None:
             state.pending.append(_Pending(direction, seen.people))
             state.crossed = direction
-        state.sighting, state.last_seen = seen, (seen.x, seen.y)
+        state.track, state.last_seen = track, (seen.x, seen.y)
 
     def _release(self, track: Track, state: _TrackState) -> list[Crossing]:
         """The crossings `track` was awaiting, counted now."""
@@ -499,8 +493,7 @@ class DoorCounter:
         assert state.across_from is not None
         # Only a blob of their own all along shows where they walk: one merging with or
         # parting from others moves its centre as its make-up changes.
-        alone = track.alone >= track.hits - 1 and max(track.head_counts, default=1) == 1
-        if alone and self._walks_away(track, -state.side):
+        if track.alone_all_along and self._walks_away(track, -state.side):
             state.pending, state.crossed, state.across_from = [], None, None
         elif (
             self._walks_away(track, state.side) or self.frame_index - state.across_from >= self.fps

@@ -90,6 +90,12 @@ class Track:
         return any(h >= 2 for h in list(self.head_counts)[-_LATELY:])
 
     @property
+    def alone_all_along(self) -> bool:
+        """Whether every detection it took was a whole blob of one person (as far back as
+        its head counts go)."""
+        return self.alone >= self.hits - 1 and max(self.head_counts, default=1) == 1
+
+    @property
     def sharing(self) -> bool:
         """Whether its last detection was a share of a blob split between tracks."""
         return self.last_seen is not None and self.last_seen.shared
