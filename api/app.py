@@ -37,6 +37,7 @@ from rules.followups.running import followups_running
 from rules.lifecycle.outcomes import PointQuery, PointSubmitter
 from rules.lifecycle.running import alert_delivery
 from storesense.backends.state.base import StateStore
+from storesense.cancelling import cancel_and_wait
 from storesense.mqtt import MqttLink
 from storesense.settings import Settings
 
@@ -86,8 +87,7 @@ def create_app(
                     app.state.followups = followups
                     yield
         finally:
-            feed.cancel()
-            await asyncio.gather(feed, return_exceptions=True)
+            await cancel_and_wait(feed)
 
     app = DocumentedApp(
         title="storesense",

@@ -21,6 +21,7 @@ from storesense.backends.broker.embedded import check_port_free, embedded_broker
 from storesense.backends.state import StateStore, open_state
 from storesense.backends.timeseries import BatchingWriter, PointSpool, open_timeseries
 from storesense.backends.timeseries.base import TimeSeriesStore
+from storesense.cancelling import cancel_and_wait
 from storesense.errors import BackendUnavailable
 from storesense.settings import Settings
 
@@ -83,7 +84,7 @@ async def running_stack(
             ingest = group.create_task(
                 run_ingest(settings, state, writer, registry, ready=mark_ready), name="ingest"
             )
-            api = group.create_task(server.serve(), name="api")
+            api = group.create_task(_serve_api(server, settings), name="api")
             await _wait_started(server, ingest_ready, (ingest, api))
             log.info(
                 "storesense running api=http://%s:%d broker=%s state=%s timeseries=%s",
@@ -96,7 +97,7 @@ async def running_stack(
                 yield RunningStack(settings=settings, state=state, server=server)
             finally:
                 server.should_exit = True
-                ingest.cancel()
+                await cancel_and_wait(ingest)
 
 
 async def _open_backends(
@@ -142,7 +143,18 @@ async def running_ingest(
             try:
                 yield state
             finally:
-                ingest.cancel()
+                await cancel_and_wait(ingest)
+
+
+async def _serve_api(server: uvicorn.Server, settings: Settings) -> None:
+    """Serve the API. uvicorn calls sys.exit when it cannot start (the port taken since our
+    check, a failed lifespan); raised in a task, that would end the whole process past every
+    clean-up. Here it is a start-up error like any other."""
+    try:
+        await server.serve()
+    except SystemExit:
+        check_port_free(settings.api.host, settings.api.port, "the API", "STORESENSE_API__PORT")
+        raise BackendUnavailable("the API did not start; the log above says why") from None
 
 
 async def _wait_started(

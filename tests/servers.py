@@ -9,11 +9,50 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+_PORTS_PER_WORKER = 1000
+
+
+def _ephemeral_low(default: int = 32768) -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _port_candidates() -> Iterator[int]:
+    """Ports for this test process, in turn. Below the kernel's ephemeral range: a port the
+    kernel hands out (bind to 0) can be taken as the local end of any outgoing connection
+    before the server meant for it binds, and was (CI: the API lost its port, one worker's
+    run fell apart). One slice per xdist worker, so workers never pick the same port."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = 10_000 + worker * _PORTS_PER_WORKER
+    if first + _PORTS_PER_WORKER > _ephemeral_low():
+        return  # no room below the ephemeral range on this machine: the kernel picks
+    while True:
+        yield from range(first, first + _PORTS_PER_WORKER)
+
+
+_candidates = _port_candidates()
+
+
+def _bindable(port: int) -> bool:
+    # No SO_REUSEADDR: a port with connections lingering in TIME_WAIT is skipped as well.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port() -> int:
+    """A port nobody listens on, never handed out twice in a row by this process."""
+    for port, _ in zip(_candidates, range(_PORTS_PER_WORKER), strict=False):
+        if _bindable(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

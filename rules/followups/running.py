@@ -13,6 +13,7 @@ from rules.followups.service import FollowupService
 from rules.lifecycle.outcomes import PointQuery, PointSubmitter
 from rules.lifecycle.running import AlertDelivery
 from storesense.backends.state.base import StateStore
+from storesense.cancelling import cancel_and_wait
 from storesense.registry.stores import store_locale
 from storesense.settings import Settings
 
@@ -43,5 +44,4 @@ async def followups_running(
         yield service
     finally:
         if follower is not None:
-            follower.cancel()
-            await asyncio.gather(follower, return_exceptions=True)
+            await cancel_and_wait(follower)
