@@ -291,17 +291,43 @@ class DoorCounter:
                 best, side = distance, candidate_side
         return side
 
+    def _came_out_of_hiding(self, track: Track, tracks: Sequence[Track], side: int) -> bool:
+        """Whether `track` is someone from `side` whose confirmed track, not yet across the
+        line (one that crossed already walks away from it), coasts unseen close by. If so,
+        that track gives its person up to `track`: should it find a blob again, it is not
+        theirs, and it counts nothing until it has a side of its own."""
+        for other in tracks:
+            state = self._states.get(other.id)
+            if (
+                other.id != track.id
+                and not other.observed
+                and other.confirmed
+                and state is not None
+                and state.side == side
+                and state.crossed is None
+                and math.dist(other.position, track.position) < self._recall_distance
+            ):
+                state.side, state.landed = 0, True
+                return True
+        return False
+
     def _side_of_newcomer(self, track: Track, tracks: Sequence[Track]) -> int:
         """The side a new track starts from, if it has a history: someone split off a
         group has been where the group has been, unless they are still short of the line
         the group crossed (the rear of a file): then they are where they are, and the
         group's crossing already counted them, if it counted more people than those who
-        still walk in its blob (one at least) and those who parted from it so. A new
-        track where one was just lost (two blobs merging and parting again moves a blob's
-        centre past the tracker's gate) carries on that one."""
+        still walk in its blob (one at least) and those who parted from it so. Someone out
+        of the blob of one person, where a track from across the line hides, is that one
+        (the two met head-on). A new track where one was just lost (two blobs merging and
+        parting again moves a blob's centre past the tracker's gate) carries on that one."""
         parent = self._states.get(track.parent or 0)
         if parent is None or not parent.side:
             return self._side_nearby(track, tracks)
+        # Nobody splits off one person: someone hid in their blob. One coming the other way,
+        # whose track coasts close by, met them head-on.
+        alone = parent.track is not None and parent.track.people == 1
+        if alone and self._came_out_of_hiding(track, tracks, -parent.side):
+            return -parent.side
         zone = self._line.zone(track.position)
         if parent.crossed is not None and zone == -parent.side:
             if not parent.pending and parent.counted < 2:

@@ -214,6 +214,42 @@ def test_someone_meeting_a_group_across_the_line_from_it_counts_only_their_own_c
     assert (counter.ins, counter.outs) == (1, 0)
 
 
+def _met_head_on(coming_from: list[float], people: int = 1) -> list[list[Track]]:
+    """Track 1 (`people` in its blob) walks out; track 2 walks `coming_from` and coasts
+    unseen in track 1's blob; track 3 comes out of that blob inside the line, walks on in."""
+    meet = [
+        [_group(1, 200, a, people), _track(2, 200, b)]
+        for a, b in zip((130, 120, 112), coming_from, strict=True)
+    ]
+    hidden = _track(2, 200, coming_from[-1] + 3, observed=False)
+    in_one_blob = [[_group(1, 200, 106, people), hidden]]
+    parts = _along([114.0, 125.0, 140.0], lambda seen, y: _member(3, 1, 200, y, seen >= 3))
+    walk_on = [
+        [_group(1, 200, a, people), hidden, b] for a, b in zip((100, 92, 85), parts, strict=True)
+    ]
+    return [*meet, *in_one_blob, *walk_on]
+
+
+def test_someone_out_of_a_blob_of_one_where_another_hid_coming_the_other_way_is_them() -> None:
+    # Two met head-on in one blob; the one walking in hid there (their track coasts).
+    # Nobody splits off one person: the newcomer is them, from the street side.
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert sorted(_run(counter, _met_head_on([60, 75, 85]))) == [(1, "out"), (3, "in")]
+    assert (counter.ins, counter.outs) == (1, 1)
+    # Their old track, should it find a blob again, is not them: it counts nothing.
+    found_again = [[_track(2, 200, y)] for y in (104, 112, 125)]
+    assert _run(counter, found_again) == [] and counter.ins == 1
+    # Whoever hid there came from inside too: the newcomer is on the blob's side.
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _met_head_on([150, 140, 125])) == [(1, "out")]
+    # Nor is it one who crossed already (walking out ahead, now coasting out of view).
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _met_head_on([112, 95, 85])) == [(2, "out"), (1, "out")]
+    # Out of a group's blob, it may be one of the group: it keeps the group's side.
+    counter = DoorCounter(SETTINGS, 10.0)
+    assert _run(counter, _met_head_on([60, 75, 85], people=2)) == [(1, "out")]
+
+
 def test_someone_leaving_a_group_across_the_line_in_shares_of_its_blob_is_counted() -> None:
     counter = DoorCounter(SETTINGS, 10.0)
     approach = [[_group(1, 200, y)] for y in (50, 60, 70)]
