@@ -11,7 +11,7 @@ not counted twice, nor missed).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -280,9 +280,9 @@ class DoorCounter:
             return self._line.half(track.position)
         candidates = [(lost.position, lost.side) for lost in self._lost]
         candidates += [
-            (t.position, self._side(t.id))
-            for t in tracks
-            if t.id != track.id and not t.observed and self._side(t.id)
+            (other.position, state.side)
+            for other, state in self._coasting_near(track, tracks)
+            if state.side
         ]
         best, side = self._recall_distance, 0
         for position, candidate_side in candidates:
@@ -291,25 +291,28 @@ class DoorCounter:
                 best, side = distance, candidate_side
         return side
 
-    def _came_out_of_hiding(self, track: Track, tracks: Sequence[Track], side: int) -> bool:
-        """Whether `track` is someone from `side` whose confirmed track, not yet across the
-        line (one that crossed already walks away from it), coasts unseen close by. If so,
-        that track gives its person up to `track`: should it find a blob again, it is not
-        theirs, and it counts nothing until it has a side of its own."""
+    def _coasting_near(
+        self, track: Track, tracks: Sequence[Track]
+    ) -> Iterator[tuple[Track, _TrackState]]:
+        """The other tracks coasting unseen close to `track`, with what the counter knows
+        of them."""
         for other in tracks:
             state = self._states.get(other.id)
             if (
                 other.id != track.id
                 and not other.observed
-                and other.confirmed
                 and state is not None
-                and state.side == side
-                and state.crossed is None
                 and math.dist(other.position, track.position) < self._recall_distance
             ):
-                state.side, state.landed = 0, True
-                return True
-        return False
+                yield other, state
+
+    def _hiding_near(self, track: Track, tracks: Sequence[Track], side: int) -> _TrackState | None:
+        """A confirmed track from `side`, not yet across the line (one that crossed already
+        walks away from it), coasting unseen close to `track`: someone hidden there."""
+        for other, state in self._coasting_near(track, tracks):
+            if other.confirmed and state.side == side and state.crossed is None:
+                return state
+        return None
 
     def _side_of_newcomer(self, track: Track, tracks: Sequence[Track]) -> int:
         """The side a new track starts from, if it has a history: someone split off a
@@ -326,7 +329,11 @@ class DoorCounter:
         # Nobody splits off one person: someone hid in their blob. One coming the other way,
         # whose track coasts close by, met them head-on.
         alone = parent.track is not None and parent.track.people == 1
-        if alone and self._came_out_of_hiding(track, tracks, -parent.side):
+        hidden = self._hiding_near(track, tracks, -parent.side) if alone else None
+        if hidden is not None:
+            # Their old track gives them up: should it find a blob again, it is not theirs,
+            # and counts nothing until it has a side of its own.
+            hidden.side, hidden.landed = 0, True
             return -parent.side
         zone = self._line.zone(track.position)
         if parent.crossed is not None and zone == -parent.side:
